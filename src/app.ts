@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import helmet from '@fastify/helmet';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { LoggerOptions } from 'pino';
+import type { Config } from './config.js';
+import type { Database } from './db/client.js';
+import { auditRoutes } from './http/api/audit.js';
+import { clientRoutes } from './http/api/clients.js';
+import { Problem } from './http/api/common.js';
+import { groupRoutes } from './http/api/groups.js';
+import { individualRoutes } from './http/api/individuals.js';
+import { keyRoutes } from './http/api/keys.js';
+import { locationRoutes } from './http/api/locations.js';
+import { registerAuthentication } from './http/auth.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
+import { registerOpenApi } from './http/openapi.js';
+import { opsRoutes } from './http/ops.js';
+import { KeyStore, keyStoreOptions } from './security/keys.js';
+import type { TokenSettings } from './security/tokens.js';
+
+export interface AppOptions {
+  config: Config;
+  database: Database;
+  /** A pino logger for requests; none (silent) when omitted, as in tests. */
+  logger?: FastifyBaseLogger;
+}
+
+/** Incoming X-Request-Id is kept when it looks like an id; otherwise a fresh one is made. */
+function requestId(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+export const loggerOptions = (config: Config): LoggerOptions => ({
+  level: config.logLevel,
+  redact: {
+    paths: [
+      'req.headers.authorization',
+      'req.headers.cookie',
+      '*.client_secret',
+      '*.client_assertion',
+      '*.access_token',
+      '*.password',
+    ],
+    censor: '[redacted]',
+  },
+});
+
+/** Builds the HTTP application over an open (and migrated) database. No side effects beyond the instance. */
+export async function buildApp({ config, database, logger }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    genReqId: requestId,
+    bodyLimit: config.bodyLimitBytes,
+    ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const { db } = database;
+  const keys = new KeyStore(db, keyStoreOptions(config));
+  const tokens: TokenSettings = {
+    issuer: config.publicUrl,
+    audience: config.tokenAudience,
+    ttlSeconds: config.tokenTtlSeconds,
+  };
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addSchema(Problem);
+  registerErrorHandling(app);
+  await registerOpenApi(app);
+  await app.register(helmet, { contentSecurityPolicy: false });
+  registerAuthentication(app, { db, keys, tokens });
+
+  await app.register(opsRoutes, { ping: database.ping });
+  await app.register(oauthRoutes, {
+    keys,
+    ctx: {
+      db,
+      keys,
+      settings: tokens,
+      assertionAudiences: [`${config.publicUrl}${TOKEN_PATH}`, config.publicUrl],
+    },
+  });
+  await app.register(
+    async (api) => {
+      await api.register(locationRoutes, { db });
+      await api.register(individualRoutes, { db });
+      await api.register(groupRoutes, { db });
+      await api.register(clientRoutes, { db });
+      await api.register(auditRoutes, { db });
+      await api.register(keyRoutes, { keys });
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

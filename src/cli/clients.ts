@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { eq } from 'drizzle-orm';
+import type { Config } from '../config.js';
+import { locations } from '../db/schema/index.js';
+import { systemActor } from '../security/actor.js';
+import { createClient, type ClientInput } from '../security/clients.js';
+import { prepareDatabase } from '../setup.js';
+import { print, withDatabase } from './database.js';
+
+export class UsageError extends Error {}
+
+/** `hub clients create --name NAME --scopes "a b" [--jwks FILE] [--location CODE] [--client-id ID] [--json]` */
+export async function clientsCommand(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub !== 'create') throw new UsageError('usage: hub clients create --name NAME --scopes "scope …" [--jwks FILE] [--location CODE] [--client-id ID] [--json]');
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      jwks: { type: 'string' },
+      location: { type: 'string' },
+      'client-id': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.name || !values.scopes) throw new UsageError('--name and --scopes are required');
+  const jwks = values.jwks ? (JSON.parse(fs.readFileSync(values.jwks, 'utf8')) as ClientInput['jwks']) : undefined;
+
+  const credentials = await withDatabase(config, async (database) => {
+    await prepareDatabase(config, database);
+    let locationId: string | undefined;
+    if (values.location) {
+      const [loc] = await database.db.select({ id: locations.id }).from(locations).where(eq(locations.code, values.location));
+      if (!loc) throw new UsageError(`--location: no location with code ${values.location}`);
+      locationId = loc.id;
+    }
+    return createClient(database.db, systemActor('system:cli'), {
+      name: values.name!,
+      scopes: values.scopes!.split(/[\s,]+/).filter(Boolean) as ClientInput['scopes'],
+      ...(values['client-id'] ? { client_id: values['client-id'] } : {}),
+      ...(jwks ? { jwks } : {}),
+      ...(locationId ? { location_id: locationId } : {}),
+    });
+  });
+  if (values.json) {
+    print(JSON.stringify({ client_id: credentials.client_id, client_secret: credentials.client_secret, scopes: credentials.client.scopes, location_id: credentials.client.location_id }));
+  } else {
+    print(`client_id:     ${credentials.client_id}\nclient_secret: ${credentials.client_secret}\nscopes:        ${credentials.client.scopes.join(' ')}\n(the secret is not stored; keep it now)`);
+  }
+}

@@ -1,0 +1,90 @@
+import path from 'node:path';
+
+/** Everything the hub reads from its environment, validated once at start-up. */
+export interface Config {
+  host: string;
+  port: number;
+  /** Directory for the embedded database and the bootstrap credentials. */
+  dataDir: string;
+  /** postgres:// URL; when absent the embedded PGlite database under dataDir is used. */
+  databaseUrl: string | undefined;
+  /** Public base URL of this hub: token issuer, default token audience, private_key_jwt audience. */
+  publicUrl: string;
+  tokenAudience: string;
+  tokenTtlSeconds: number;
+  /** Encrypts the hub's private keys at rest when set. */
+  hubSecret: string | undefined;
+  keyAlgorithm: 'ES256' | 'RS256' | 'EdDSA';
+  bodyLimitBytes: number;
+  logLevel: string;
+  /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`${variable}: ${detail}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `expected ${min}..${max}, got ${value}`);
+  return value;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'not a valid URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `expected a ${protocols.join(' or ')} URL, got "${parsed.protocol}"`);
+  }
+  return raw;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const host = env.HOST || '127.0.0.1';
+  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const publicUrl = (url(env, 'HUB_PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`).replace(/\/$/, '');
+  const hubSecret = env.HUB_SECRET || undefined;
+  if (hubSecret !== undefined && hubSecret.length < 16) {
+    throw new ConfigError('HUB_SECRET', 'must be at least 16 characters');
+  }
+  return {
+    host,
+    port,
+    dataDir: path.resolve(env.HUB_DATA_DIR || './data'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    publicUrl,
+    tokenAudience: env.HUB_TOKEN_AUDIENCE || publicUrl,
+    tokenTtlSeconds: integer(env, 'HUB_TOKEN_TTL', 900, 30, 86400),
+    hubSecret,
+    keyAlgorithm: oneOf(env, 'HUB_KEY_ALG', ['ES256', 'RS256', 'EdDSA'] as const, 'ES256'),
+    bodyLimitBytes: integer(env, 'HUB_BODY_LIMIT', 1_048_576, 1024, 1_073_741_824),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    shutdownGraceMs: integer(env, 'HUB_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+  };
+}

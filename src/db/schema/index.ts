@@ -1,0 +1,5 @@
+export * from './locations.js';
+export * from './individuals.js';
+export * from './groups.js';
+export * from './security.js';
+export * from './audit.js';

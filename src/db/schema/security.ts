@@ -1,0 +1,39 @@
+import { bigint, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { locations } from './locations.js';
+
+/** OAuth 2 clients: partner systems, integrators and admin tools. */
+export const clients = pgTable('clients', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  clientId: text('client_id').notNull().unique(),
+  name: text('name').notNull(),
+  /** scrypt hash of the client secret; the secret itself is shown once at creation or rotation. */
+  secretHash: text('secret_hash').notNull(),
+  scopes: text('scopes').array().notNull(),
+  /** Public keys for private_key_jwt (RFC 7523). */
+  jwks: jsonb('jwks').$type<{ keys: ({ kty: string } & Record<string, unknown>)[] }>(),
+  /** Geographic scope: the client sees only records located in this subtree. */
+  locationId: uuid('location_id').references(() => locations.id),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true }).notNull().defaultNow(),
+  disabledAt: timestamp('disabled_at', { withTimezone: true }),
+});
+
+/** The hub's own signing keys. Retired keys stay published until tokens they signed have expired. */
+export const signingKeys = pgTable('signing_keys', {
+  kid: text('kid').primaryKey(),
+  alg: text('alg').notNull(),
+  publicJwk: jsonb('public_jwk').$type<Record<string, unknown>>().notNull(),
+  /** Private JWK as JSON, or a PBES2 JWE of it when HUB_SECRET is set. */
+  privateKey: text('private_key').notNull(),
+  encrypted: text('encrypted').notNull().default('none'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  retiredAt: timestamp('retired_at', { withTimezone: true }),
+  publishUntil: timestamp('publish_until', { withTimezone: true }),
+});
+
+/** jti of accepted private_key_jwt assertions, kept until they expire, so none is used twice. */
+export const usedAssertions = pgTable('used_assertions', {
+  jti: text('jti').primaryKey(),
+  clientId: text('client_id').notNull(),
+  expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+});

@@ -1,0 +1,66 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Db } from '../db/client.js';
+import { AuthError } from '../errors.js';
+import { hasScope, type Actor } from '../security/actor.js';
+import { findEnabledClient } from '../security/clients.js';
+import type { KeyStore } from '../security/keys.js';
+import { bearerChallenge, verifyToken, type TokenSettings } from '../security/tokens.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Scope the route requires; routes that name none require `admin`. */
+    scope?: string;
+    /** Health, metadata, JWKS, docs and the token endpoint: no token needed. */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    actor: Actor;
+  }
+}
+
+/** How long a client found enabled is trusted before it is checked again (a disabled client's tokens die within it). */
+const CLIENT_STATUS_TTL_MS = 5_000;
+
+function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header) : null;
+  if (!match) {
+    throw new AuthError('unauthorized', 'a bearer access token is required', bearerChallenge());
+  }
+  return match[1]!;
+}
+
+/**
+ * Every route needs a valid token with its scope unless it is marked public. Runs on `onRequest`, before the body
+ * is read or validated, so a caller without the scope learns nothing about the payload rules.
+ */
+export function registerAuthentication(app: FastifyInstance, deps: { db: Db; keys: KeyStore; tokens: TokenSettings }) {
+  const enabledUntil = new Map<string, number>();
+
+  async function assertEnabled(clientId: string) {
+    if ((enabledUntil.get(clientId) ?? 0) > Date.now()) return;
+    if (await findEnabledClient(deps.db, clientId)) {
+      enabledUntil.set(clientId, Date.now() + CLIENT_STATUS_TTL_MS);
+      return;
+    }
+    enabledUntil.delete(clientId);
+    throw new AuthError('unauthorized', 'the client is disabled', bearerChallenge('invalid_token', 'the client is disabled'));
+  }
+
+  app.decorateRequest('actor', undefined as unknown as Actor);
+  app.addHook('onRequest', async (request) => {
+    const config = request.routeOptions.config;
+    if (config.public || request.is404) return;
+    const actor = await verifyToken(deps.keys, deps.tokens, bearerToken(request));
+    await assertEnabled(actor.id);
+    const required = config.scope ?? 'admin';
+    if (!hasScope(actor, required)) {
+      throw new AuthError(
+        'forbidden',
+        `this operation needs the scope ${required}`,
+        bearerChallenge('insufficient_scope', `requires ${required}`, required),
+      );
+    }
+    request.actor = actor;
+  });
+}

@@ -1,0 +1,84 @@
+import { DatabaseInUseError } from './db/lock.js';
+import { verifyAuditChain } from './audit/log.js';
+import { clientsCommand, UsageError } from './cli/clients.js';
+import { print, withDatabase } from './cli/database.js';
+import { printOpenApi } from './cli/openapi.js';
+import { serve } from './cli/serve.js';
+import { ConfigError, loadConfig } from './config.js';
+import { HubError } from './errors.js';
+import { systemActor } from './security/actor.js';
+import { KeyStore, KeyStoreError, keyStoreOptions } from './security/keys.js';
+import { prepareDatabase } from './setup.js';
+
+const USAGE = `usage: hub <command>
+  serve                         start the HTTP server (default)
+  migrate                       apply database migrations and exit
+  clients create --name NAME --scopes "SCOPE …" [--jwks FILE] [--location CODE] [--client-id ID] [--json]
+  keys rotate                   make a new signing key (the old one stays published until its tokens expire)
+  audit verify                  check the audit hash chain; exit 1 at the first broken link
+  openapi                       print the OpenAPI document`;
+
+async function run(argv: string[]): Promise<number> {
+  const [command = 'serve', ...args] = argv;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    print(USAGE);
+    return 0;
+  }
+  if (command === 'openapi') {
+    await printOpenApi();
+    return 0;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'serve':
+      await serve(config);
+      return 0;
+    case 'migrate':
+      await withDatabase(config, (database) => prepareDatabase(config, database));
+      print('database is up to date');
+      return 0;
+    case 'clients':
+      await clientsCommand(config, args);
+      return 0;
+    case 'keys':
+      if (args[0] !== 'rotate') throw new UsageError('usage: hub keys rotate');
+      await withDatabase(config, async (database) => {
+        await prepareDatabase(config, database);
+        const result = await new KeyStore(database.db, keyStoreOptions(config)).rotate(systemActor('system:cli'));
+        print(JSON.stringify(result));
+      });
+      return 0;
+    case 'audit': {
+      if (args[0] !== 'verify') throw new UsageError('usage: hub audit verify');
+      const report = await withDatabase(config, async (database) => {
+        await database.migrate();
+        return verifyAuditChain(database.db);
+      });
+      print(JSON.stringify(report));
+      return report.ok ? 0 : 1;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+  }
+}
+
+/** Known failures end with one line on stderr naming the cause; anything else is a bug and shows its stack. */
+function fail(err: unknown): number {
+  if (err instanceof ConfigError) process.stderr.write(`configuration error: ${err.message}\n`);
+  else if (err instanceof UsageError || err instanceof DatabaseInUseError || err instanceof KeyStoreError) {
+    process.stderr.write(`${err.message}\n`);
+  } else if (err instanceof HubError) process.stderr.write(`refused: ${err.message}\n`);
+  else {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  return 2;
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err) => {
+    process.exitCode = fail(err);
+  },
+);

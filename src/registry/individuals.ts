@@ -1,0 +1,231 @@
+import { and, asc, eq, gt, gte, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { appendAudit } from '../audit/log.js';
+import type { Db } from '../db/client.js';
+import { decodeCursor, toPage, type Page } from '../db/keyset.js';
+import { inSubtree } from '../db/location-tree.js';
+import { groupMembers, identifiers, individuals } from '../db/schema/index.js';
+import { unprocessable } from '../errors.js';
+import type { Actor } from '../security/actor.js';
+import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
+import type { Identifier, Individual, IndividualInput, IndividualPatch } from './schemas.js';
+import { checkReadable, checkWritable } from './versioning.js';
+
+type Row = typeof individuals.$inferSelect;
+
+export function toIndividual(row: Row, ids: Identifier[]): Individual {
+  return {
+    id: row.id,
+    given_name: row.givenName,
+    family_name: row.familyName,
+    middle_name: row.middleName,
+    sex: row.sex as Individual['sex'],
+    birth_date: row.birthDate,
+    death_date: row.deathDate,
+    location_id: row.locationId,
+    phone: row.phone,
+    email: row.email,
+    attributes: row.attributes,
+    identifiers: ids,
+    version: row.version,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+async function identifiersOf(db: Db, individualIds: string[]): Promise<Map<string, Identifier[]>> {
+  const byIndividual = new Map<string, Identifier[]>(individualIds.map((id) => [id, []]));
+  if (individualIds.length === 0) return byIndividual;
+  const rows = await db
+    .select({ individualId: identifiers.individualId, type: identifiers.type, value: identifiers.value })
+    .from(identifiers)
+    .where(inArray(identifiers.individualId, individualIds))
+    .orderBy(asc(identifiers.type), asc(identifiers.value));
+  for (const row of rows) byIndividual.get(row.individualId)?.push({ type: row.type, value: row.value });
+  return byIndividual;
+}
+
+/** Rules JSON Schema cannot express; `pointer` prefixes paths when the individual is nested in a group. */
+function validateIndividual(input: IndividualInput, pointer: string) {
+  const today = new Date().toISOString().slice(0, 10);
+  if (input.birth_date && input.birth_date > today) throw unprocessable('birth_date is in the future', `${pointer}/birth_date`);
+  if (input.birth_date && input.death_date && input.death_date < input.birth_date) {
+    throw unprocessable('death_date is before birth_date', `${pointer}/death_date`);
+  }
+  const seen = new Set<string>();
+  (input.identifiers ?? []).forEach((id, i) => {
+    const key = `${id.type}\u0000${id.value}`;
+    if (seen.has(key)) throw unprocessable(`identifier ${id.type} ${id.value} is listed twice`, `${pointer}/identifiers/${i}`);
+    seen.add(key);
+  });
+}
+
+/** Insert columns from API input (a create, or an inline member of a new group). */
+function columnsOf(input: IndividualInput) {
+  return {
+    givenName: input.given_name,
+    familyName: input.family_name,
+    middleName: input.middle_name ?? null,
+    sex: input.sex ?? 'unknown',
+    birthDate: input.birth_date ?? null,
+    deathDate: input.death_date ?? null,
+    locationId: input.location_id ?? null,
+    phone: input.phone ?? null,
+    email: input.email ?? null,
+    attributes: input.attributes ?? {},
+  };
+}
+
+async function replaceIdentifiers(tx: Db, individualId: string, list: Identifier[]) {
+  await tx.delete(identifiers).where(eq(identifiers.individualId, individualId));
+  if (list.length > 0) {
+    await tx.insert(identifiers).values(list.map((i) => ({ individualId, type: i.type, value: i.value })));
+  }
+}
+
+/** Creates an individual inside an open transaction (also used when a group is created with new members). */
+export async function insertIndividual(tx: Db, actor: Actor, input: IndividualInput, pointer = ''): Promise<Individual> {
+  validateIndividual(input, pointer);
+  await assertLocationInScope(tx, actor, input.location_id ?? null, `${pointer}/location_id`);
+  const [row] = await tx.insert(individuals).values(columnsOf(input)).returning();
+  const ids = sortIdentifiers(input.identifiers ?? []);
+  await replaceIdentifiers(tx, row!.id, ids);
+  const created = toIndividual(row!, ids);
+  await appendAudit(tx, actor, { action: 'individual.create', entityType: 'individual', entityId: created.id, after: created });
+  return created;
+}
+
+export function createIndividual(db: Db, actor: Actor, input: IndividualInput): Promise<Individual> {
+  return db.transaction((tx) => insertIndividual(tx, actor, input));
+}
+
+export async function getIndividual(db: Db, actor: Actor, id: string): Promise<Individual> {
+  const [row] = await db
+    .select()
+    .from(individuals)
+    .where(and(eq(individuals.id, id), withinScope(actor, individuals.locationId)));
+  const found = checkReadable(row, 'individual', id);
+  return toIndividual(found, (await identifiersOf(db, [id])).get(id)!);
+}
+
+async function lockIndividual(tx: Db, actor: Actor, id: string, expectedVersion: number | undefined) {
+  const [row] = await tx
+    .select()
+    .from(individuals)
+    .where(and(eq(individuals.id, id), withinScope(actor, individuals.locationId)))
+    .for('update');
+  return checkWritable(row, 'individual', id, expectedVersion);
+}
+
+export function updateIndividual(
+  db: Db,
+  actor: Actor,
+  id: string,
+  expectedVersion: number | undefined,
+  patch: IndividualPatch,
+): Promise<Individual> {
+  return db.transaction(async (tx) => {
+    const current = await lockIndividual(tx, actor, id, expectedVersion);
+    const before = toIndividual(current, (await identifiersOf(tx, [id])).get(id)!);
+    const { version: _version, identifiers: newIds, ...fields } = patch;
+    const merged: IndividualInput = { ...before, ...fields };
+    validateIndividual(merged, '');
+    if (fields.location_id !== undefined) {
+      await assertLocationInScope(tx, actor, fields.location_id, '/location_id');
+    }
+    const [row] = await tx
+      .update(individuals)
+      .set({ ...columnsOf(merged), version: current.version + 1, updatedAt: new Date() })
+      .where(eq(individuals.id, id))
+      .returning();
+    const ids = newIds === undefined ? before.identifiers : sortIdentifiers(newIds);
+    if (newIds !== undefined) await replaceIdentifiers(tx, id, ids);
+    const after = toIndividual(row!, ids);
+    await appendAudit(tx, actor, { action: 'individual.update', entityType: 'individual', entityId: id, before, after });
+    return after;
+  });
+}
+
+/** Soft delete: the record stays (and keeps its identifiers reserved) but reads answer 410 Gone. */
+export function deleteIndividual(db: Db, actor: Actor, id: string, expectedVersion: number | undefined): Promise<void> {
+  return db.transaction(async (tx) => {
+    const current = await lockIndividual(tx, actor, id, expectedVersion);
+    const before = toIndividual(current, (await identifiersOf(tx, [id])).get(id)!);
+    const today = new Date().toISOString().slice(0, 10);
+    await tx
+      .update(individuals)
+      .set({ deletedAt: new Date(), version: current.version + 1, updatedAt: new Date() })
+      .where(eq(individuals.id, id));
+    await tx
+      .update(groupMembers)
+      .set({ endDate: today })
+      .where(and(eq(groupMembers.individualId, id), isNull(groupMembers.endDate)));
+    await appendAudit(tx, actor, { action: 'individual.delete', entityType: 'individual', entityId: id, before });
+  });
+}
+
+export interface IndividualFilters {
+  location_id?: string;
+  sex?: string;
+  identifier_type?: string;
+  identifier_value?: string;
+  given_name?: string;
+  family_name?: string;
+  birth_date_from?: string;
+  birth_date_to?: string;
+  group_id?: string;
+}
+
+export async function listIndividuals(
+  db: Db,
+  actor: Actor,
+  filters: IndividualFilters,
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<Individual>> {
+  const conditions: (SQL | undefined)[] = [isNull(individuals.deletedAt), withinScope(actor, individuals.locationId)];
+  if (cursor !== undefined) conditions.push(gt(individuals.id, decodeCursor(cursor)));
+  if (filters.location_id) {
+    conditions.push(inSubtree(individuals.locationId, filters.location_id));
+  }
+  if (filters.sex) conditions.push(eq(individuals.sex, filters.sex));
+  if (filters.given_name) conditions.push(sql`lower(${individuals.givenName}) = lower(${filters.given_name})`);
+  if (filters.family_name) conditions.push(sql`lower(${individuals.familyName}) = lower(${filters.family_name})`);
+  if (filters.birth_date_from) conditions.push(gte(individuals.birthDate, filters.birth_date_from));
+  if (filters.birth_date_to) conditions.push(lte(individuals.birthDate, filters.birth_date_to));
+  if (filters.identifier_type || filters.identifier_value) {
+    const idConditions = [
+      filters.identifier_type ? eq(identifiers.type, filters.identifier_type) : undefined,
+      filters.identifier_value ? eq(identifiers.value, filters.identifier_value) : undefined,
+    ];
+    conditions.push(
+      inArray(individuals.id, db.select({ id: identifiers.individualId }).from(identifiers).where(and(...idConditions))),
+    );
+  }
+  if (filters.group_id) {
+    conditions.push(
+      inArray(
+        individuals.id,
+        db
+          .select({ id: groupMembers.individualId })
+          .from(groupMembers)
+          .where(and(eq(groupMembers.groupId, filters.group_id), isNull(groupMembers.endDate))),
+      ),
+    );
+  }
+  const rows = await db
+    .select()
+    .from(individuals)
+    .where(and(...conditions))
+    .orderBy(asc(individuals.id))
+    .limit(limit + 1);
+  const ids = await identifiersOf(db, rows.slice(0, limit).map((r) => r.id));
+  return toPage(
+    rows.map((r) => toIndividual(r, ids.get(r.id) ?? [])),
+    limit,
+    (i) => i.id,
+  );
+}
+
+function sortIdentifiers(list: Identifier[]): Identifier[] {
+  return [...list].sort((a, b) => a.type.localeCompare(b.type) || a.value.localeCompare(b.value));
+}

@@ -1,0 +1,188 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** JSON shapes of registry records, shared by validation, the OpenAPI document and TypeScript types. */
+
+export const Uuid = Type.String({ format: 'uuid' });
+export const IsoDate = Type.String({ format: 'date', description: 'YYYY-MM-DD' });
+const Timestamp = Type.String({ format: 'date-time' });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Attributes = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), Type.Unknown(), {
+  description: 'Custom variables (e.g. PMT attributes such as rooms, roof_material, water_source).',
+});
+
+export const Sex = Type.Union(
+  [Type.Literal('male'), Type.Literal('female'), Type.Literal('other'), Type.Literal('unknown')],
+  { description: 'Administrative sex, as FHIR AdministrativeGender.' },
+);
+
+export const Identifier = Type.Object(
+  {
+    type: Type.String({
+      pattern: '^[A-Z][A-Z0-9_]{0,31}$',
+      description: 'Identifier type, e.g. NIN, UIN, BIRTH_REG_NO, MOBILE. Unique per type across the registry.',
+    }),
+    value: Type.String({ minLength: 1, maxLength: 128 }),
+  },
+  { additionalProperties: false },
+);
+export type Identifier = Static<typeof Identifier>;
+
+const individualFields = {
+  given_name: Type.String({ minLength: 1, maxLength: 200 }),
+  family_name: Type.String({ minLength: 1, maxLength: 200 }),
+  middle_name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+  sex: Type.Optional(Sex),
+  birth_date: Type.Optional(Nullable(IsoDate)),
+  death_date: Type.Optional(Nullable(IsoDate)),
+  location_id: Type.Optional(Nullable(Uuid)),
+  phone: Type.Optional(Nullable(Type.String({ maxLength: 40 }))),
+  email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 254 }))),
+  attributes: Type.Optional(Attributes),
+  identifiers: Type.Optional(Type.Array(Identifier, { maxItems: 50 })),
+};
+
+export const IndividualInput = Type.Object(individualFields, { additionalProperties: false });
+export type IndividualInput = Static<typeof IndividualInput>;
+
+export const IndividualPatch = Type.Partial(
+  Type.Object(
+    {
+      ...individualFields,
+      identifiers: Type.Array(Identifier, { maxItems: 50, description: 'Replaces the whole list when present.' }),
+      version: Type.Integer({ minimum: 1, description: 'Expected current version (alternative to If-Match).' }),
+    },
+    { additionalProperties: false },
+  ),
+  { additionalProperties: false, minProperties: 1 },
+);
+export type IndividualPatch = Static<typeof IndividualPatch>;
+
+const recordMeta = {
+  version: Type.Integer(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+};
+
+export const Individual = Type.Object({
+  id: Uuid,
+  given_name: Type.String(),
+  family_name: Type.String(),
+  middle_name: Nullable(Type.String()),
+  sex: Sex,
+  birth_date: Nullable(IsoDate),
+  death_date: Nullable(IsoDate),
+  location_id: Nullable(Uuid),
+  phone: Nullable(Type.String()),
+  email: Nullable(Type.String()),
+  attributes: Attributes,
+  identifiers: Type.Array(Identifier),
+  ...recordMeta,
+});
+export type Individual = Static<typeof Individual>;
+
+export const MemberRole = Type.Union(
+  ['head', 'spouse', 'child', 'parent', 'sibling', 'grandchild', 'grandparent', 'other_relative', 'non_relative'].map(
+    (r) => Type.Literal(r),
+  ),
+  { description: 'Role of the member in the household.' },
+);
+export type MemberRole = Static<typeof MemberRole>;
+
+export const MemberInput = Type.Object(
+  {
+    individual_id: Type.Optional(Uuid),
+    individual: Type.Optional(IndividualInput),
+    role: MemberRole,
+    start_date: Type.Optional(Nullable(IsoDate)),
+  },
+  {
+    additionalProperties: false,
+    description: 'An existing individual (individual_id) or a new one created with the group (individual).',
+  },
+);
+export type MemberInput = Static<typeof MemberInput>;
+
+export const Member = Type.Object({
+  individual_id: Uuid,
+  role: MemberRole,
+  start_date: Nullable(IsoDate),
+  end_date: Nullable(IsoDate),
+  given_name: Type.String(),
+  family_name: Type.String(),
+  sex: Sex,
+  birth_date: Nullable(IsoDate),
+});
+export type Member = Static<typeof Member>;
+
+const groupFields = {
+  code: Type.Optional(
+    Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'Household code; generated when omitted.' }),
+  ),
+  kind: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$', default: 'household' })),
+  name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+  location_id: Type.Optional(Nullable(Uuid)),
+  attributes: Type.Optional(Attributes),
+};
+
+export const GroupInput = Type.Object(
+  { ...groupFields, members: Type.Optional(Type.Array(MemberInput, { maxItems: 100 })) },
+  { additionalProperties: false },
+);
+export type GroupInput = Static<typeof GroupInput>;
+
+export const GroupPatch = Type.Partial(
+  Type.Object(
+    { ...groupFields, version: Type.Integer({ minimum: 1, description: 'Expected current version (alternative to If-Match).' }) },
+    { additionalProperties: false },
+  ),
+  { additionalProperties: false, minProperties: 1 },
+);
+export type GroupPatch = Static<typeof GroupPatch>;
+
+export const Group = Type.Object({
+  id: Uuid,
+  code: Type.String(),
+  kind: Type.String(),
+  name: Nullable(Type.String()),
+  location_id: Nullable(Uuid),
+  attributes: Attributes,
+  members: Type.Array(Member, { description: 'Current members (membership not ended).' }),
+  ...recordMeta,
+});
+export type Group = Static<typeof Group>;
+
+export const LocationInput = Type.Object(
+  {
+    code: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    kind: Type.Optional(Nullable(Type.String({ maxLength: 64, description: 'e.g. province, commune, colline' }))),
+    parent_id: Type.Optional(Nullable(Uuid)),
+  },
+  { additionalProperties: false },
+);
+export type LocationInput = Static<typeof LocationInput>;
+
+export const LocationPatch = Type.Partial(
+  Type.Object(
+    {
+      name: Type.String({ minLength: 1, maxLength: 200 }),
+      kind: Nullable(Type.String({ maxLength: 64 })),
+      version: Type.Integer({ minimum: 1 }),
+    },
+    { additionalProperties: false },
+  ),
+  { additionalProperties: false, minProperties: 1 },
+);
+export type LocationPatch = Static<typeof LocationPatch>;
+
+export const Location = Type.Object({
+  id: Uuid,
+  code: Type.String(),
+  name: Type.String(),
+  kind: Nullable(Type.String()),
+  level: Type.Integer({ description: '1 for a root area, parent level + 1 below it.' }),
+  parent_id: Nullable(Uuid),
+  ...recordMeta,
+});
+export type Location = Static<typeof Location>;

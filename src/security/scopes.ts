@@ -1,0 +1,20 @@
+/** Every scope the hub knows, `<area>:<read|write>` plus `admin` (which holds them all). */
+export const SCOPES = {
+  'registry:read': 'Read locations, individuals and groups (admin API).',
+  'registry:write': 'Create, update and delete locations, individuals and groups (admin API).',
+  'fhir:read': 'Read and search FHIR resources.',
+  'fhir:write': 'Create and update FHIR Patient and Group resources.',
+  'dci:search': 'Search the registry through the DCI APIs.',
+  'dci:subscribe': 'Subscribe to registry events through the DCI APIs.',
+  'programmes:read': 'Read programmes, eligibility and beneficiaries.',
+  'programmes:write': 'Manage programmes, eligibility and enrolment.',
+  'payments:read': 'Read payment plans, cycles and payments.',
+  'payments:write': 'Manage payment plans, cycles, gateways and reconciliation.',
+  'grievances:read': 'Read grievances.',
+  'grievances:write': 'Create and handle grievances.',
+  'audit:read': 'Read and verify the audit log.',
+  admin: 'Everything, including clients, signing keys and the audit log.',
+} as const;
+
+export type Scope = keyof typeof SCOPES;
+export const SCOPE_NAMES = Object.keys(SCOPES) as Scope[];
