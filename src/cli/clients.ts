@@ -5,29 +5,55 @@ import type { Config } from '../config.js';
 import { locations } from '../db/schema/index.js';
 import { systemActor } from '../security/actor.js';
 import { createClient, type ClientInput } from '../security/clients.js';
+import { SCOPE_NAMES } from '../security/scopes.js';
 import { prepareDatabase } from '../setup.js';
 import { print, withDatabase } from './database.js';
 
 export class UsageError extends Error {}
 
+/** parseArgs throws a TypeError on an unknown or malformed option: a usage mistake, reported in one line. */
+function parseOptions(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        name: { type: 'string' },
+        scopes: { type: 'string' },
+        jwks: { type: 'string' },
+        location: { type: 'string' },
+        'client-id': { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** A missing or malformed --jwks file is a usage mistake, not a crash with a stack trace. */
+function readJwks(file: string): ClientInput['jwks'] {
+  let jwks: unknown;
+  try {
+    jwks = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--jwks: cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray((jwks as { keys?: unknown } | null)?.keys)) throw new UsageError('--jwks: expected a JWK set {"keys": [...]}');
+  return jwks as ClientInput['jwks'];
+}
+
 /** `hub clients create --name NAME --scopes "a b" [--jwks FILE] [--location CODE] [--client-id ID] [--json]` */
 export async function clientsCommand(config: Config, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   if (sub !== 'create') throw new UsageError('usage: hub clients create --name NAME --scopes "scope …" [--jwks FILE] [--location CODE] [--client-id ID] [--json]');
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      name: { type: 'string' },
-      scopes: { type: 'string' },
-      jwks: { type: 'string' },
-      location: { type: 'string' },
-      'client-id': { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  const { values } = parseOptions(rest);
   if (!values.name || !values.scopes) throw new UsageError('--name and --scopes are required');
-  const jwks = values.jwks ? (JSON.parse(fs.readFileSync(values.jwks, 'utf8')) as ClientInput['jwks']) : undefined;
+  const scopes = values.scopes.split(/[\s,]+/).filter(Boolean);
+  // The API validates scope names against its schema; the CLI must too, or a typo becomes a useless grant.
+  const unknown = scopes.filter((s) => !(SCOPE_NAMES as string[]).includes(s));
+  if (unknown.length > 0) throw new UsageError(`--scopes: unknown scope ${unknown.join(', ')} (known: ${SCOPE_NAMES.join(' ')})`);
+  const jwks = values.jwks ? readJwks(values.jwks) : undefined;
 
   const credentials = await withDatabase(config, async (database) => {
     await prepareDatabase(config, database);
@@ -39,7 +65,7 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
     }
     return createClient(database.db, systemActor('system:cli'), {
       name: values.name!,
-      scopes: values.scopes!.split(/[\s,]+/).filter(Boolean) as ClientInput['scopes'],
+      scopes: scopes as ClientInput['scopes'],
       ...(values['client-id'] ? { client_id: values['client-id'] } : {}),
       ...(jwks ? { jwks } : {}),
       ...(locationId ? { location_id: locationId } : {}),

@@ -62,8 +62,20 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   };
 }
 
+/**
+ * Drizzle runs its (unnamed) queries unprepared, so PostgreSQL parses and plans each one on every call. postgres.js
+ * can instead keep one prepared statement per query text on each connection; our query texts are parameterised and
+ * few, so hot reads skip the parse and plan.
+ */
+function preparingAll(client: postgres.Sql): postgres.Sql {
+  const unsafe = client.unsafe.bind(client);
+  client.unsafe = ((query: string, args?: unknown[], options?: postgres.UnsafeQueryOptions) =>
+    unsafe(query, args as never, { ...options, prepare: true })) as typeof client.unsafe;
+  return client;
+}
+
 async function openPostgres(url: string): Promise<Database> {
-  const client = postgres(url, { max: 10, onnotice: () => {} });
+  const client = preparingAll(postgres(url, { max: 10, onnotice: () => {} }));
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   return {
     db,

@@ -20,6 +20,8 @@ declare module 'fastify' {
 
 /** How long a client found enabled is trusted before it is checked again (a disabled client's tokens die within it). */
 const CLIENT_STATUS_TTL_MS = 5_000;
+/** Tokens already verified, kept until they expire: partners reuse one token for many calls. */
+const VERIFIED_TOKENS_MAX = 10_000;
 
 function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
@@ -47,11 +49,22 @@ export function registerAuthentication(app: FastifyInstance, deps: { db: Db; key
     throw new AuthError('unauthorized', 'the client is disabled', bearerChallenge('invalid_token', 'the client is disabled'));
   }
 
+  const verified = new Map<string, { actor: Actor; expiresAt: number }>();
+
+  async function actorOf(token: string): Promise<Actor> {
+    const hit = verified.get(token);
+    if (hit && hit.expiresAt > Date.now()) return hit.actor;
+    const result = await verifyToken(deps.keys, deps.tokens, token);
+    if (verified.size >= VERIFIED_TOKENS_MAX) verified.clear();
+    verified.set(token, result);
+    return result.actor;
+  }
+
   app.decorateRequest('actor', undefined as unknown as Actor);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
     if (config.public || request.is404) return;
-    const actor = await verifyToken(deps.keys, deps.tokens, bearerToken(request));
+    const actor = await actorOf(bearerToken(request));
     await assertEnabled(actor.id);
     const required = config.scope ?? 'admin';
     if (!hasScope(actor, required)) {

@@ -52,13 +52,16 @@ function fromDatabase(pg: PgError): Problem | undefined {
   }
 }
 
+/** One JSON Pointer reference token (RFC 6901): `~` and `/` inside a property name must be escaped. */
+const pointerToken = (name: string) => name.replaceAll('~', '~0').replaceAll('/', '~1');
+
 /** Ajv errors → RFC 9457 `errors`, with a JSON Pointer into the body or the parameter's name. */
 function validationIssues(err: FastifyError): FieldIssue[] {
   const where = err.validationContext;
   return (err.validation ?? []).map((v) => {
     const params = v.params as Record<string, unknown>;
-    const extra = typeof params.missingProperty === 'string' ? `/${params.missingProperty}`
-      : typeof params.additionalProperty === 'string' ? `/${params.additionalProperty}` : '';
+    const extra = typeof params.missingProperty === 'string' ? `/${pointerToken(params.missingProperty)}`
+      : typeof params.additionalProperty === 'string' ? `/${pointerToken(params.additionalProperty)}` : '';
     const path = `${v.instancePath}${extra}`;
     const detail = typeof params.additionalProperty === 'string' ? 'unknown property' : (v.message ?? 'invalid');
     if (where === 'body') return { pointer: path || '/', detail };

@@ -128,7 +128,8 @@ export function updateIndividual(
     const before = toIndividual(current, (await identifiersOf(tx, [id])).get(id)!);
     const { version: _version, identifiers: newIds, ...fields } = patch;
     const merged: IndividualInput = { ...before, ...fields };
-    validateIndividual(merged, '');
+    // The new identifier list is checked too (listed twice → 422), not only the one being replaced.
+    validateIndividual({ ...merged, identifiers: newIds ?? before.identifiers }, '');
     if (fields.location_id !== undefined) {
       await assertLocationInScope(tx, actor, fields.location_id, '/location_id');
     }

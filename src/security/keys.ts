@@ -56,6 +56,7 @@ export class KeyStore {
   private active: { key: SigningKey; loadedAt: number } | undefined;
   private verification = new Map<string, CryptoKey>();
   private lastReload = 0;
+  private reloading: Promise<void> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -77,6 +78,8 @@ export class KeyStore {
         if (row.encrypted !== 'none' && !this.options.secret) {
           throw new KeyStoreError('HUB_SECRET: the signing keys are encrypted; set HUB_SECRET to the value used before');
         }
+        // A changed HUB_SECRET must stop the start here, not fail every token request later.
+        if (row.encrypted !== 'none' && row.retiredAt === null) await this.unseal(row.privateKey, row.encrypted);
       }
       if (!rows.some((r) => r.retiredAt === null)) await this.insertNewKey(tx);
     });
@@ -122,19 +125,30 @@ export class KeyStore {
     return { keys: rows.map((r) => r.publicJwk as JWK) };
   }
 
-  /** Verification key for a token's `kid`; an unknown kid triggers (rate-limited) reload from the database. */
+  /**
+   * Verification key for a token's `kid`. An unknown kid reloads the published keys from the database, at most once
+   * per RELOAD_INTERVAL_MS; concurrent requests share one reload.
+   */
   async verificationKey(kid: string | undefined): Promise<CryptoKey | undefined> {
     if (kid === undefined) return undefined;
     const cached = this.verification.get(kid);
     if (cached) return cached;
-    if (Date.now() - this.lastReload < RELOAD_INTERVAL_MS) return undefined;
-    this.lastReload = Date.now();
+    if (!this.reloading && Date.now() - this.lastReload >= RELOAD_INTERVAL_MS) {
+      this.lastReload = Date.now();
+      this.reloading = this.loadVerificationKeys().finally(() => {
+        this.reloading = undefined;
+      });
+    }
+    if (this.reloading) await this.reloading;
+    return this.verification.get(kid);
+  }
+
+  private async loadVerificationKeys(): Promise<void> {
     const next = new Map<string, CryptoKey>();
     for (const row of await this.publishedRows()) {
       next.set(row.kid, (await importJWK(row.publicJwk as JWK, row.alg)) as CryptoKey);
     }
     this.verification = next;
-    return next.get(kid);
   }
 
   private publishedRows() {

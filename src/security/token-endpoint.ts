@@ -4,6 +4,7 @@ import type { Db } from '../db/client.js';
 import { usedAssertions } from '../db/schema/index.js';
 import { authenticateWithSecret, findEnabledClient } from './clients.js';
 import type { KeyStore } from './keys.js';
+import { SCOPE_NAMES } from './scopes.js';
 import { issueToken, type IssuedToken, type TokenSettings } from './tokens.js';
 
 /** RFC 6749 §5.2 error: answered as `{ error, error_description }`, never as problem+json. */
@@ -38,6 +39,8 @@ export interface TokenRequest {
 
 /** Bounds how long a used jti must be remembered. */
 const MAX_ASSERTION_LIFETIME_SECONDS = 600;
+/** Allowed clock difference with the client when checking an assertion's exp/nbf/iat. */
+const ASSERTION_CLOCK_TOLERANCE_SECONDS = 30;
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -65,12 +68,17 @@ export async function handleTokenRequest(ctx: TokenEndpointContext, req: TokenRe
   });
 }
 
-/** No scope asked: all of the client's scopes. Asked: exactly those, each of which the client must hold. */
+/**
+ * No scope asked: all of the client's scopes. Asked: exactly those, each of which the client must hold. A scope the
+ * hub does not know is refused too (RFC 6749 §5.2), even for `admin`, rather than put into a token.
+ */
 function grantedScopes(allowed: string[], requested: string | undefined): string[] {
   if (requested === undefined || requested.trim() === '') return allowed;
   const asked = [...new Set(requested.split(' ').filter(Boolean))];
-  const refused = asked.filter((s) => !allowed.includes(s) && !allowed.includes('admin'));
-  if (refused.length > 0) throw new OAuthError('invalid_scope', `scope not granted to this client: ${refused.join(' ')}`);
+  const refused = asked.filter(
+    (s) => !(SCOPE_NAMES as string[]).includes(s) || (!allowed.includes(s) && !allowed.includes('admin')),
+  );
+  if (refused.length > 0) throw new OAuthError('invalid_scope', `scope unknown or not granted to this client: ${refused.join(' ')}`);
   return asked;
 }
 
@@ -122,7 +130,7 @@ async function byAssertion(ctx: TokenEndpointContext, assertion: string, clientI
       subject: client.clientId,
       audience: ctx.assertionAudiences,
       requiredClaims: ['exp', 'jti'],
-      clockTolerance: 30,
+      clockTolerance: ASSERTION_CLOCK_TOLERANCE_SECONDS,
     }));
   } catch (err) {
     const reason = err instanceof joseErrors.JOSEError ? err.message : 'invalid';
@@ -132,7 +140,8 @@ async function byAssertion(ctx: TokenEndpointContext, assertion: string, clientI
   if (payload.exp! - nowSeconds > MAX_ASSERTION_LIFETIME_SECONDS) {
     throw new OAuthError('invalid_client', `client_assertion must expire within ${MAX_ASSERTION_LIFETIME_SECONDS} s`);
   }
-  await ctx.db.delete(usedAssertions).where(lt(usedAssertions.expiresAt, nowSeconds));
+  // An assertion still verifies up to the clock tolerance after its exp, so its jti must be kept that long too.
+  await ctx.db.delete(usedAssertions).where(lt(usedAssertions.expiresAt, nowSeconds - ASSERTION_CLOCK_TOLERANCE_SECONDS));
   const inserted = await ctx.db
     .insert(usedAssertions)
     .values({ jti: `${client.clientId}:${payload.jti}`, clientId: client.clientId, expiresAt: payload.exp! })

@@ -63,8 +63,12 @@ function describe(err: unknown): string {
   return 'the access token is malformed';
 }
 
-/** Verifies signature (hub keys only), issuer, audience and expiry; answers the caller's Actor. */
-export async function verifyToken(keys: KeyStore, settings: TokenSettings, token: string): Promise<Actor> {
+/** Verifies signature (hub keys only), issuer, audience and expiry; answers the caller and when the token expires. */
+export async function verifyToken(
+  keys: KeyStore,
+  settings: TokenSettings,
+  token: string,
+): Promise<{ actor: Actor; expiresAt: number }> {
   try {
     const { payload } = await jwtVerify(
       token,
@@ -83,9 +87,12 @@ export async function verifyToken(keys: KeyStore, settings: TokenSettings, token
       },
     );
     return {
-      id: payload.sub!,
-      scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
-      locationId: typeof payload.loc === 'string' ? payload.loc : null,
+      actor: {
+        id: payload.sub!,
+        scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+        locationId: typeof payload.loc === 'string' ? payload.loc : null,
+      },
+      expiresAt: payload.exp! * 1000,
     };
   } catch (err) {
     const message = describe(err);

@@ -1,0 +1,44 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+t.test('defaults', async (t) => {
+  const config = loadConfig({});
+  t.equal(config.port, 8080);
+  t.equal(config.host, '127.0.0.1');
+  t.match(config.dataDir, /\/data$/);
+  t.equal(config.databaseUrl, undefined);
+  t.equal(config.publicUrl, 'http://127.0.0.1:8080');
+  t.equal(config.tokenAudience, config.publicUrl);
+  t.equal(config.keyAlgorithm, 'ES256');
+});
+
+t.test('a bad value names its variable', async (t) => {
+  const cases: [Record<string, string>, string][] = [
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x/y' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ HUB_PUBLIC_URL: 'ftp://hub' }, 'HUB_PUBLIC_URL'],
+    [{ HUB_TOKEN_TTL: '5' }, 'HUB_TOKEN_TTL'],
+    [{ HUB_SECRET: 'short' }, 'HUB_SECRET'],
+    [{ HUB_KEY_ALG: 'HS256' }, 'HUB_KEY_ALG'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ];
+  for (const [env, variable] of cases) {
+    let thrown: unknown;
+    try {
+      loadConfig(env);
+    } catch (err) {
+      thrown = err;
+    }
+    t.ok(thrown instanceof ConfigError, `${JSON.stringify(env)} is refused`);
+    t.equal((thrown as ConfigError).variable, variable, `and the error names ${variable}`);
+    t.match((thrown as Error).message, new RegExp(`^${variable}: `));
+  }
+});
+
+t.test('DATABASE_URL and public URL are taken as given', async (t) => {
+  const config = loadConfig({ DATABASE_URL: 'postgresql://u:p@db:5432/hub', HUB_PUBLIC_URL: 'https://hub.example.gov/' });
+  t.equal(config.databaseUrl, 'postgresql://u:p@db:5432/hub');
+  t.equal(config.publicUrl, 'https://hub.example.gov');
+});
