@@ -89,6 +89,9 @@ export interface AuditRecord {
   hash: string;
 }
 
+/** A cursor of another list (or a forged one) holds a key that is not a seq: refused like any malformed cursor. */
+const seqOf = (cursor: string) => Number(decodeCursor(cursor, (key) => /^\d{1,15}$/.test(key)));
+
 /** Newest first; filters by entity and actor. The cursor is the last seq seen. */
 export async function listAudit(
   db: Db,
@@ -101,7 +104,7 @@ export async function listAudit(
     .from(auditLog)
     .where(
       and(
-        cursor === undefined ? undefined : lt(auditLog.seq, Number(decodeCursor(cursor))),
+        cursor === undefined ? undefined : lt(auditLog.seq, seqOf(cursor)),
         filters.entity_type ? eq(auditLog.entityType, filters.entity_type) : undefined,
         filters.entity_id ? eq(auditLog.entityId, filters.entity_id) : undefined,
         filters.actor ? eq(auditLog.actor, filters.actor) : undefined,

@@ -10,12 +10,14 @@ export function encodeCursor(lastKey: string): string {
   return Buffer.from(JSON.stringify({ k: lastKey })).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): string {
+export const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key);
+
+/** The key inside a cursor; `valid` checks it has the shape of the list's key, so a forged cursor is a 400. */
+export function decodeCursor(cursor: string, valid: (key: string) => boolean): string {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (parsed && typeof parsed === 'object' && typeof (parsed as { k: unknown }).k === 'string') {
-      return (parsed as { k: string }).k;
-    }
+    const key = parsed && typeof parsed === 'object' ? (parsed as { k: unknown }).k : undefined;
+    if (typeof key === 'string' && valid(key)) return key;
   } catch {
     // fall through to the error below
   }

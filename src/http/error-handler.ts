@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { HubError, type FieldIssue } from '../errors.js';
-import { problem, problemOf, sendProblem, type Problem } from './problem.js';
+import { problem, problemOf, sendProblem, statusSlug, type Problem } from './problem.js';
 
 interface PgError {
   code?: string;
@@ -80,7 +80,7 @@ export function registerErrorHandling(app: FastifyInstance) {
     if (fromDb) return sendProblem(request, reply, fromDb);
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      return sendProblem(request, reply, problem(status, (err.code ?? 'client-error').toLowerCase(), err.message));
+      return sendProblem(request, reply, problem(status, statusSlug(status), err.message));
     }
     request.log.error({ err }, 'request failed');
     return sendProblem(request, reply, problem(500, 'internal', 'an unexpected error occurred; it has been logged'));

@@ -46,6 +46,9 @@ const TITLES: Record<number, string> = {
 /** Problem type URIs name the kind of failure; they identify, they are not meant to be dereferenced. */
 export const problemType = (slug: string) => `urn:convergence-hub:problem:${slug}`;
 
+/** `Content Too Large` → `content-too-large`: the type of framework errors (bad JSON, body too large …). */
+export const statusSlug = (status: number) => (TITLES[status] ?? 'client-error').toLowerCase().replaceAll(' ', '-');
+
 export function problem(status: number, slug: string, detail: string, errors?: FieldIssue[]): Problem {
   return {
     type: problemType(slug),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.js';
 import type { Db } from '../db/client.js';
-import { decodeCursor, toPage, type Page } from '../db/keyset.js';
+import { decodeCursor, isUuid, toPage, type Page } from '../db/keyset.js';
 import { inSubtree } from '../db/location-tree.js';
 import { groupMembers, groups, individuals } from '../db/schema/index.js';
 import { conflict, notFound, unprocessable } from '../errors.js';
@@ -29,7 +29,8 @@ function toGroup(row: Row, members: Member[]): Group {
   };
 }
 
-async function membersOf(db: Db, groupIds: string[]): Promise<Map<string, Member[]>> {
+/** Current members of each group; members located outside the reader's geographic scope are not shown. */
+async function membersOf(db: Db, actor: Actor, groupIds: string[]): Promise<Map<string, Member[]>> {
   const byGroup = new Map<string, Member[]>(groupIds.map((id) => [id, []]));
   if (groupIds.length === 0) return byGroup;
   const rows = await db
@@ -46,7 +47,13 @@ async function membersOf(db: Db, groupIds: string[]): Promise<Map<string, Member
     })
     .from(groupMembers)
     .innerJoin(individuals, eq(individuals.id, groupMembers.individualId))
-    .where(and(inArray(groupMembers.groupId, groupIds), isNull(groupMembers.endDate)))
+    .where(
+      and(
+        inArray(groupMembers.groupId, groupIds),
+        isNull(groupMembers.endDate),
+        withinScope(actor, individuals.locationId),
+      ),
+    )
     .orderBy(asc(groupMembers.groupId), asc(individuals.birthDate), asc(individuals.id));
   for (const { groupId, ...member } of rows) byGroup.get(groupId)?.push(member as Member);
   return byGroup;
@@ -105,7 +112,7 @@ export function createGroup(db: Db, actor: Actor, input: GroupInput): Promise<Gr
       })
       .returning();
     for (const [i, member] of members.entries()) await addMemberRow(tx, actor, row!.id, member, `/members/${i}`);
-    const created = toGroup(row!, (await membersOf(tx, [row!.id])).get(row!.id)!);
+    const created = toGroup(row!, (await membersOf(tx, actor, [row!.id])).get(row!.id)!);
     await appendAudit(tx, actor, { action: 'group.create', entityType: 'group', entityId: created.id, after: created });
     return created;
   });
@@ -117,7 +124,7 @@ export async function getGroup(db: Db, actor: Actor, id: string): Promise<Group>
     .from(groups)
     .where(and(eq(groups.id, id), withinScope(actor, groups.locationId)));
   const found = checkReadable(row, 'group', id);
-  return toGroup(found, (await membersOf(db, [id])).get(id)!);
+  return toGroup(found, (await membersOf(db, actor, [id])).get(id)!);
 }
 
 async function lockGroup(tx: Db, actor: Actor, id: string, expectedVersion: number | undefined) {
@@ -140,14 +147,14 @@ function changeGroup(
 ): Promise<Group> {
   return db.transaction(async (tx) => {
     const current = await lockGroup(tx, actor, id, expectedVersion);
-    const before = toGroup(current, (await membersOf(tx, [id])).get(id)!);
+    const before = toGroup(current, (await membersOf(tx, actor, [id])).get(id)!);
     const set = await change(tx, current);
     const [row] = await tx
       .update(groups)
       .set({ ...set, version: current.version + 1, updatedAt: new Date() })
       .where(eq(groups.id, id))
       .returning();
-    const after = toGroup(row!, (await membersOf(tx, [id])).get(id)!);
+    const after = toGroup(row!, (await membersOf(tx, actor, [id])).get(id)!);
     await appendAudit(tx, actor, { action, entityType: 'group', entityId: id, before, after });
     return after;
   });
@@ -233,7 +240,7 @@ export async function listGroups(
   cursor: string | undefined,
 ): Promise<Page<Group>> {
   const conditions: (SQL | undefined)[] = [isNull(groups.deletedAt), withinScope(actor, groups.locationId)];
-  if (cursor !== undefined) conditions.push(gt(groups.id, decodeCursor(cursor)));
+  if (cursor !== undefined) conditions.push(gt(groups.id, decodeCursor(cursor, isUuid)));
   if (filters.location_id) conditions.push(inSubtree(groups.locationId, filters.location_id));
   if (filters.kind) conditions.push(eq(groups.kind, filters.kind));
   if (filters.code) conditions.push(eq(groups.code, filters.code));
@@ -254,7 +261,7 @@ export async function listGroups(
     .where(and(...conditions))
     .orderBy(asc(groups.id))
     .limit(limit + 1);
-  const members = await membersOf(db, rows.slice(0, limit).map((r) => r.id));
+  const members = await membersOf(db, actor, rows.slice(0, limit).map((r) => r.id));
   return toPage(
     rows.map((r) => toGroup(r, members.get(r.id) ?? [])),
     limit,

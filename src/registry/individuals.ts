@@ -1,9 +1,9 @@
 import { and, asc, eq, gt, gte, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.js';
 import type { Db } from '../db/client.js';
-import { decodeCursor, toPage, type Page } from '../db/keyset.js';
+import { decodeCursor, isUuid, toPage, type Page } from '../db/keyset.js';
 import { inSubtree } from '../db/location-tree.js';
-import { groupMembers, identifiers, individuals } from '../db/schema/index.js';
+import { groupMembers, groups, identifiers, individuals } from '../db/schema/index.js';
 import { unprocessable } from '../errors.js';
 import type { Actor } from '../security/actor.js';
 import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
@@ -156,11 +156,25 @@ export function deleteIndividual(db: Db, actor: Actor, id: string, expectedVersi
       .update(individuals)
       .set({ deletedAt: new Date(), version: current.version + 1, updatedAt: new Date() })
       .where(eq(individuals.id, id));
-    await tx
+    const ended = await tx
       .update(groupMembers)
       .set({ endDate: today })
-      .where(and(eq(groupMembers.individualId, id), isNull(groupMembers.endDate)));
+      .where(and(eq(groupMembers.individualId, id), isNull(groupMembers.endDate)))
+      .returning({ groupId: groupMembers.groupId });
     await appendAudit(tx, actor, { action: 'individual.delete', entityType: 'individual', entityId: id, before });
+    // The households change too: their version moves on (so cached ETags go stale) and the change is audited.
+    for (const { groupId } of ended) {
+      await tx
+        .update(groups)
+        .set({ version: sql`${groups.version} + 1`, updatedAt: new Date() })
+        .where(eq(groups.id, groupId));
+      await appendAudit(tx, actor, {
+        action: 'group.member.end',
+        entityType: 'group',
+        entityId: groupId,
+        after: { individual_id: id, end_date: today, reason: 'individual deleted' },
+      });
+    }
   });
 }
 
@@ -184,7 +198,7 @@ export async function listIndividuals(
   cursor: string | undefined,
 ): Promise<Page<Individual>> {
   const conditions: (SQL | undefined)[] = [isNull(individuals.deletedAt), withinScope(actor, individuals.locationId)];
-  if (cursor !== undefined) conditions.push(gt(individuals.id, decodeCursor(cursor)));
+  if (cursor !== undefined) conditions.push(gt(individuals.id, decodeCursor(cursor, isUuid)));
   if (filters.location_id) {
     conditions.push(inSubtree(individuals.locationId, filters.location_id));
   }

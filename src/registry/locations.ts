@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.js';
 import type { Db } from '../db/client.js';
-import { decodeCursor, toPage, type Page } from '../db/keyset.js';
+import { decodeCursor, isUuid, toPage, type Page } from '../db/keyset.js';
 import { inSubtree, pathLabel } from '../db/location-tree.js';
 import { groups, individuals, locations } from '../db/schema/index.js';
 import { conflict, HubError, unprocessable } from '../errors.js';
@@ -142,7 +142,7 @@ export async function listLocations(
   cursor: string | undefined,
 ): Promise<Page<Location>> {
   const conditions: (SQL | undefined)[] = [isNull(locations.deletedAt), withinScope(actor, locations.id)];
-  if (cursor !== undefined) conditions.push(gt(locations.id, decodeCursor(cursor)));
+  if (cursor !== undefined) conditions.push(gt(locations.id, decodeCursor(cursor, isUuid)));
   if (filters.parent_id) conditions.push(eq(locations.parentId, filters.parent_id));
   if (filters.within) conditions.push(inSubtree(locations.id, filters.within));
   if (filters.level !== undefined) conditions.push(eq(locations.level, filters.level));

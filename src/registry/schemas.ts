@@ -121,11 +121,13 @@ export const Member = Type.Object({
 });
 export type Member = Static<typeof Member>;
 
+const GROUP_KIND_PATTERN = '^[a-z][a-z0-9_]{0,31}$';
+
 const groupFields = {
   code: Type.Optional(
     Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'Household code; generated when omitted.' }),
   ),
-  kind: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$', default: 'household' })),
+  kind: Type.Optional(Type.String({ pattern: GROUP_KIND_PATTERN, default: 'household' })),
   name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
   location_id: Type.Optional(Nullable(Uuid)),
   attributes: Type.Optional(Attributes),
@@ -139,7 +141,12 @@ export type GroupInput = Static<typeof GroupInput>;
 
 export const GroupPatch = Type.Partial(
   Type.Object(
-    { ...groupFields, version: Type.Integer({ minimum: 1, description: 'Expected current version (alternative to If-Match).' }) },
+    {
+      ...groupFields,
+      // No default here: Ajv fills defaults in, so a patch that left kind out would reset it to household.
+      kind: Type.String({ pattern: GROUP_KIND_PATTERN }),
+      version: Type.Integer({ minimum: 1, description: 'Expected current version (alternative to If-Match).' }),
+    },
     { additionalProperties: false },
   ),
   { additionalProperties: false, minProperties: 1 },

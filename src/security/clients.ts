@@ -139,7 +139,7 @@ export async function getClient(db: Db, actor: Actor, clientId: string): Promise
 
 export async function listClients(db: Db, actor: Actor, limit: number, cursor: string | undefined): Promise<Page<Client>> {
   const conditions: (SQL | undefined)[] = [withinScope(actor, clients.locationId)];
-  if (cursor !== undefined) conditions.push(gt(clients.clientId, decodeCursor(cursor)));
+  if (cursor !== undefined) conditions.push(gt(clients.clientId, decodeCursor(cursor, (k) => k.length <= 128)));
   const rows = await db
     .select()
     .from(clients)

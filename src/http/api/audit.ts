@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { listAudit, verifyAuditChain } from '../../audit/log.js';
 import type { Db } from '../../db/client.js';
-import { errorResponses, PageQuery, pageOf } from './common.js';
+import { errorResponses, pageOf, PageQuery, Query } from './common.js';
 
 const tags = ['audit'];
 
@@ -32,7 +32,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
       schema: {
         tags,
         summary: 'Audit log entries, newest first',
-        querystring: Type.Object({
+        querystring: Query({
           ...PageQuery,
           entity_type: Type.Optional(Type.String()),
           entity_id: Type.Optional(Type.String()),

@@ -12,7 +12,7 @@ import {
   listClients,
   rotateClientSecret,
 } from '../../security/clients.js';
-import { errorResponses, PageQuery, pageOf } from './common.js';
+import { errorResponses, pageOf, PageQuery, Query } from './common.js';
 
 const tags = ['clients'];
 const ClientParams = Type.Object({ client_id: Type.String() });
@@ -37,7 +37,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, {
     '/clients',
     {
       config: { scope: 'admin' },
-      schema: { tags, summary: 'List clients', querystring: Type.Object(PageQuery), response: { 200: pageOf(Client), ...errorResponses(400) } },
+      schema: { tags, summary: 'List clients', querystring: Query(PageQuery), response: { 200: pageOf(Client), ...errorResponses(400) } },
     },
     async (request) => listClients(db, request.actor, request.query.limit, request.query.cursor),
   );

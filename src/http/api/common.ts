@@ -1,6 +1,9 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type TProperties, type TSchema } from '@sinclair/typebox';
 
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+/** Query strings refuse unknown parameters: a misspelt filter must not silently return the whole list. */
+export const Query = <P extends TProperties>(properties: P) => Type.Object(properties, { additionalProperties: false });
 
 export const PageQuery = {
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Page size.' }),

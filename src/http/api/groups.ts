@@ -4,11 +4,11 @@ import type { Db } from '../../db/client.js';
 import { addMember, createGroup, deleteGroup, endMembership, getGroup, listGroups, updateGroup } from '../../registry/groups.js';
 import { Group, GroupInput, GroupPatch, IsoDate, MemberInput, Uuid } from '../../registry/schemas.js';
 import { expectedVersion, withEtag } from '../concurrency.js';
-import { errorResponses, IdParams, IfMatchHeader, PageQuery, pageOf } from './common.js';
+import { errorResponses, IdParams, IfMatchHeader, pageOf, PageQuery, Query } from './common.js';
 
 const tags = ['groups'];
 
-const ListQuery = Type.Object({
+const ListQuery = Query({
   ...PageQuery,
   location_id: Type.Optional(Uuid),
   kind: Type.Optional(Type.String()),
@@ -122,7 +122,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
         tags,
         summary: 'End a membership (kept in history with its end date)',
         params: Type.Object({ id: Uuid, individual_id: Uuid }),
-        querystring: Type.Object({ end_date: Type.Optional(IsoDate) }),
+        querystring: Query({ end_date: Type.Optional(IsoDate) }),
         headers: IfMatchHeader,
         response: { 200: Group, ...errorResponses(404, 410, 412) },
       },

@@ -10,11 +10,11 @@ import {
 } from '../../registry/individuals.js';
 import { Individual, IndividualInput, IndividualPatch, IsoDate, Sex, Uuid } from '../../registry/schemas.js';
 import { expectedVersion, withEtag } from '../concurrency.js';
-import { errorResponses, IdParams, IfMatchHeader, PageQuery, pageOf } from './common.js';
+import { errorResponses, IdParams, IfMatchHeader, pageOf, PageQuery, Query } from './common.js';
 
 const tags = ['individuals'];
 
-const ListQuery = Type.Object({
+const ListQuery = Query({
   ...PageQuery,
   location_id: Type.Optional(Uuid),
   sex: Type.Optional(Sex),

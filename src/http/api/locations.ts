@@ -4,11 +4,11 @@ import type { Db } from '../../db/client.js';
 import { createLocation, deleteLocation, getLocation, listLocations, updateLocation } from '../../registry/locations.js';
 import { Location, LocationInput, LocationPatch, Uuid } from '../../registry/schemas.js';
 import { expectedVersion, withEtag } from '../concurrency.js';
-import { errorResponses, IdParams, IfMatchHeader, PageQuery, pageOf } from './common.js';
+import { errorResponses, IdParams, IfMatchHeader, pageOf, PageQuery, Query } from './common.js';
 
 const tags = ['locations'];
 
-const ListQuery = Type.Object({
+const ListQuery = Query({
   ...PageQuery,
   parent_id: Type.Optional(Uuid),
   within: Type.Optional(Type.String({ format: 'uuid', description: 'This location and everything below it.' })),
