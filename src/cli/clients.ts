@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { eq } from 'drizzle-orm';
 import type { Config } from '../config.js';
-import { locations } from '../db/schema/index.js';
+import { clients, locations } from '../db/schema/index.js';
 import { systemActor } from '../security/actor.js';
 import { createClient, type ClientInput } from '../security/clients.js';
 import { SCOPE_NAMES } from '../security/scopes.js';
@@ -62,6 +62,11 @@ export async function clientsCommand(config: Config, args: string[]): Promise<vo
       const [loc] = await database.db.select({ id: locations.id }).from(locations).where(eq(locations.code, values.location));
       if (!loc) throw new UsageError(`--location: no location with code ${values.location}`);
       locationId = loc.id;
+    }
+    // The API answers a duplicate with a 409; here the unique violation would surface as a stack trace.
+    const clientId = values['client-id'];
+    if (clientId && (await database.db.select({ id: clients.id }).from(clients).where(eq(clients.clientId, clientId))).length > 0) {
+      throw new UsageError(`--client-id: a client ${clientId} already exists`);
     }
     return createClient(database.db, systemActor('system:cli'), {
       name: values.name!,

@@ -46,7 +46,7 @@ export function registerAuthentication(app: FastifyInstance, deps: { db: Db; key
       return;
     }
     enabledUntil.delete(clientId);
-    throw new AuthError('unauthorized', 'the client is disabled', bearerChallenge('invalid_token', 'the client is disabled'));
+    throw new AuthError('unauthorized', 'the client is disabled or no longer exists', bearerChallenge('invalid_token', 'the client is disabled or no longer exists'));
   }
 
   const verified = new Map<string, { actor: Actor; expiresAt: number }>();
