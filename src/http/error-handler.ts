@@ -15,6 +15,7 @@ const CONSTRAINTS: Record<string, { message: string; pointer?: string }> = {
   groups_code_unique: { message: 'a group with this code already exists', pointer: '/code' },
   locations_code_unique: { message: 'a location with this code already exists', pointer: '/code' },
   clients_client_id_unique: { message: 'a client with this client_id already exists', pointer: '/client_id' },
+  clients_dci_sender_id_unique: { message: 'another client already uses this DCI sender_id', pointer: '/dci/sender_id' },
   group_members_one_head_key: { message: 'the group already has a head', pointer: '/role' },
   group_members_current_key: { message: 'the individual is already a member of this group', pointer: '/individual_id' },
   individuals_location_id_locations_id_fk: { message: 'location_id does not name a location', pointer: '/location_id' },

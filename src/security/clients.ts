@@ -22,6 +22,35 @@ const Jwks = Type.Object(
   { description: 'Public keys for private_key_jwt client authentication (RFC 7523).' },
 );
 
+export const SIGNATURE_POLICIES = ['required', 'optional', 'off'] as const;
+export type SignaturePolicy = (typeof SIGNATURE_POLICIES)[number];
+
+const HttpUrl = (description: string) => Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000, description });
+
+export const DciSettings = Type.Object(
+  {
+    sender_id: Type.Optional(
+      Type.Union([Type.String({ pattern: '^[A-Za-z0-9._:@/-]{1,128}$' }), Type.Null()], {
+        description: 'The `header.sender_id` this partner uses in DCI messages; the client_id when null or omitted.',
+      }),
+    ),
+    callback_url: Type.Optional(
+      Type.Union([HttpUrl('Base URL of the partner\'s DCI callbacks; every `sender_uri` must start with it.'), Type.Null()]),
+    ),
+    jwks_url: Type.Optional(
+      Type.Union([HttpUrl('Where the partner publishes its signing keys (used when `jwks` is not registered).'), Type.Null()]),
+    ),
+    signature_policy: Type.Optional(
+      Type.Union(
+        SIGNATURE_POLICIES.map((p) => Type.Literal(p)),
+        { description: '`required` (default): every message signed; `optional`: checked when present; `off`: never checked.' },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'DCI partner settings (see the README, DCI section).' },
+);
+export type DciSettings = Static<typeof DciSettings>;
+
 export const ClientInput = Type.Object(
   {
     client_id: Type.Optional(
@@ -35,10 +64,24 @@ export const ClientInput = Type.Object(
         description: 'Geographic scope: the client only sees records in this location subtree.',
       }),
     ),
+    dci: Type.Optional(DciSettings),
   },
   { additionalProperties: false },
 );
 export type ClientInput = Static<typeof ClientInput>;
+
+export const ClientPatch = Type.Object(
+  { jwks: Type.Optional(Type.Union([Jwks, Type.Null()])), dci: Type.Optional(DciSettings) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type ClientPatch = Static<typeof ClientPatch>;
+
+const DciSettingsOut = Type.Object({
+  sender_id: Type.String(),
+  callback_url: Type.Union([Type.String(), Type.Null()]),
+  jwks_url: Type.Union([Type.String(), Type.Null()]),
+  signature_policy: Type.Union(SIGNATURE_POLICIES.map((p) => Type.Literal(p))),
+});
 
 export const Client = Type.Object({
   client_id: Type.String(),
@@ -49,6 +92,7 @@ export const Client = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
   secret_rotated_at: Type.String({ format: 'date-time' }),
   disabled_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  dci: DciSettingsOut,
 });
 export type Client = Static<typeof Client>;
 
@@ -71,7 +115,24 @@ function toClient(row: Row): Client {
     created_at: row.createdAt.toISOString(),
     secret_rotated_at: row.secretRotatedAt.toISOString(),
     disabled_at: row.disabledAt?.toISOString() ?? null,
+    dci: {
+      sender_id: row.dciSenderId ?? row.clientId,
+      callback_url: row.dciCallbackUrl,
+      jwks_url: row.dciJwksUrl,
+      signature_policy: (row.dciSignaturePolicy ?? 'required') as SignaturePolicy,
+    },
   };
+}
+
+/** Column values for the DCI settings given (an omitted setting is left as it is). */
+function dciColumns(dci: DciSettings | undefined): Partial<typeof clients.$inferInsert> {
+  if (!dci) return {};
+  const set: Partial<typeof clients.$inferInsert> = {};
+  if (dci.sender_id !== undefined) set.dciSenderId = dci.sender_id;
+  if (dci.callback_url !== undefined) set.dciCallbackUrl = dci.callback_url;
+  if (dci.jwks_url !== undefined) set.dciJwksUrl = dci.jwks_url;
+  if (dci.signature_policy !== undefined) set.dciSignaturePolicy = dci.signature_policy;
+  return set;
 }
 
 const EC_ALGORITHMS: Record<string, string> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' };
@@ -121,6 +182,7 @@ export function createClient(db: Db, actor: Actor, input: ClientInput): Promise<
         scopes: input.scopes,
         jwks: input.jwks ?? null,
         locationId,
+        ...dciColumns(input.dci),
       })
       .returning();
     const client = toClient(row!);
@@ -174,6 +236,15 @@ export async function rotateClientSecret(db: Db, actor: Actor, clientId: string)
     secretRotatedAt: new Date(),
   });
   return { client_id: clientId, client_secret: secret, client };
+}
+
+/** Changes a client's public keys or DCI settings. */
+export async function updateClient(db: Db, actor: Actor, clientId: string, patch: ClientPatch): Promise<Client> {
+  if (patch.jwks) await checkJwks(patch.jwks);
+  return changeClient(db, actor, clientId, 'client.update', {
+    ...(patch.jwks !== undefined ? { jwks: patch.jwks } : {}),
+    ...dciColumns(patch.dci),
+  });
 }
 
 /** The enabled client with this id, for token issuance and per-request checks. */

@@ -47,6 +47,7 @@ t.test('create with a chosen client_id: the secret is shown once and stored only
     created_at: body.client.created_at,
     secret_rotated_at: body.client.secret_rotated_at,
     disabled_at: null,
+    dci: { sender_id: 'partner.chosen', callback_url: null, jwks_url: null, signature_policy: 'required' },
   });
 
   const hash = await storedHash('partner.chosen');

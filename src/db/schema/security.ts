@@ -16,6 +16,12 @@ export const clients = pgTable('clients', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true }).notNull().defaultNow(),
   disabledAt: timestamp('disabled_at', { withTimezone: true }),
+  /** DCI partner settings: header sender_id (null = the client_id), callback base, remote JWKS, signature policy. */
+  dciSenderId: text('dci_sender_id').unique(),
+  dciCallbackUrl: text('dci_callback_url'),
+  dciJwksUrl: text('dci_jwks_url'),
+  /** required | optional | off; null = required. */
+  dciSignaturePolicy: text('dci_signature_policy'),
 });
 
 /** The hub's own signing keys. Retired keys stay published until tokens they signed have expired. */

@@ -5,12 +5,14 @@ import {
   Client,
   ClientCredentials,
   ClientInput,
+  ClientPatch,
   createClient,
   disableClient,
   enableClient,
   getClient,
   listClients,
   rotateClientSecret,
+  updateClient,
 } from '../../security/clients.js';
 import { errorResponses, pageOf, PageQuery, Query } from './common.js';
 
@@ -49,6 +51,21 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, {
       schema: { tags, summary: 'Read a client', params: ClientParams, response: { 200: Client, ...errorResponses(404) } },
     },
     async (request) => getClient(db, request.actor, request.params.client_id),
+  );
+
+  app.patch(
+    '/clients/:client_id',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        tags,
+        summary: "Change a client's public keys or DCI partner settings (omitted settings stay as they are)",
+        params: ClientParams,
+        body: ClientPatch,
+        response: { 200: Client, ...errorResponses(400, 404, 409, 422) },
+      },
+    },
+    async (request) => updateClient(db, request.actor, request.params.client_id, request.body),
   );
 
   app.post(
