@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
+import { dciSocialRegistryRoutes } from './dci/routes.js';
 import { auditRoutes } from './http/api/audit.js';
 import { clientRoutes } from './http/api/clients.js';
 import { Problem } from './http/api/common.js';
@@ -95,5 +96,6 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
     },
     { prefix: '/api/v1' },
   );
+  await app.register(dciSocialRegistryRoutes, { prefix: '/dci/sr', db, keys, config: config.dci });
   return app;
 }

@@ -19,6 +19,55 @@ export interface Config {
   logLevel: string;
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
   shutdownGraceMs: number;
+  dci: DciConfig;
+}
+
+/** A DCI query attribute backed by a key of the records' custom `attributes`. */
+export interface DciCustomAttribute {
+  key: string;
+  type: 'number' | 'text' | 'date' | 'boolean';
+}
+
+export interface DciConfig {
+  /** Our `sender_id` in the headers we emit. */
+  senderId: string;
+  /** Allowed difference between a message's message_ts and our clock. */
+  clockSkewSeconds: number;
+  /** Most records one search may return: larger page sizes, and unpaginated searches matching more, are refused. */
+  maxRecords: number;
+  /** Most search_request items in one message. */
+  maxBatch: number;
+  /** Query attribute names (as partners use them) → custom attributes of individuals and groups. */
+  attributes: Record<string, DciCustomAttribute>;
+}
+
+const DEFAULT_DCI_ATTRIBUTES: Record<string, DciCustomAttribute> = {
+  poverty_score: { key: 'poverty_score', type: 'number' },
+  pmt_score: { key: 'pmt_score', type: 'number' },
+};
+
+function dciAttributes(env: Env): Record<string, DciCustomAttribute> {
+  const raw = env.DCI_ATTRIBUTES;
+  if (raw === undefined || raw === '') return DEFAULT_DCI_ATTRIBUTES;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('DCI_ATTRIBUTES', 'not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('DCI_ATTRIBUTES', 'expected an object {"name": {"key": "...", "type": "number|text|date|boolean"}}');
+  }
+  for (const [name, def] of Object.entries(parsed as Record<string, unknown>)) {
+    const { key, type } = (def ?? {}) as Record<string, unknown>;
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) || typeof key !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(key)) {
+      throw new ConfigError('DCI_ATTRIBUTES', `attribute "${name}" needs a name and a "key" of letters, digits and _`);
+    }
+    if (!['number', 'text', 'date', 'boolean'].includes(type as string)) {
+      throw new ConfigError('DCI_ATTRIBUTES', `attribute "${name}": type must be number, text, date or boolean`);
+    }
+  }
+  return parsed as Record<string, DciCustomAttribute>;
 }
 
 export class ConfigError extends Error {
@@ -86,5 +135,12 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: integer(env, 'HUB_BODY_LIMIT', 1_048_576, 1024, 1_073_741_824),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     shutdownGraceMs: integer(env, 'HUB_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    dci: {
+      senderId: env.DCI_SENDER_ID || 'convergence-hub',
+      clockSkewSeconds: integer(env, 'DCI_CLOCK_SKEW', 300, 1, 86_400),
+      maxRecords: integer(env, 'DCI_MAX_RECORDS', 1000, 1, 100_000),
+      maxBatch: integer(env, 'DCI_MAX_BATCH', 50, 1, 1000),
+      attributes: dciAttributes(env),
+    },
   };
 }

@@ -1,0 +1,53 @@
+import { createRemoteJWKSet, type JWK } from 'jose';
+import type { Db } from '../db/client.js';
+import { findEnabledClient, type SignaturePolicy } from '../security/clients.js';
+import { DciError } from './codes.js';
+import { localKeys, type KeyResolver } from './signatures.js';
+
+/** A DCI partner: an OAuth client with DCI settings. */
+export interface Partner {
+  clientId: string;
+  senderId: string;
+  callbackUrl: string | null;
+  policy: SignaturePolicy;
+  resolveKey: KeyResolver;
+}
+
+/** Remote key sets by URL; jose caches each set's keys and refetches on an unknown kid (with a cooldown). */
+const remoteSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+function remoteKeys(url: string): KeyResolver {
+  let set = remoteSets.get(url);
+  if (!set) {
+    set = createRemoteJWKSet(new URL(url));
+    remoteSets.set(url, set);
+  }
+  const keys = set;
+  return async (header) => {
+    try {
+      return await keys({ ...header, alg: header.alg ?? 'EdDSA' });
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** The partner behind the access token; its header sender_id must be the one registered for it. */
+export async function partnerFor(db: Db, clientId: string, headerSenderId: string): Promise<Partner> {
+  const row = await findEnabledClient(db, clientId);
+  if (!row) throw new DciError(401, 'err.request.unauthorized', 'the client is disabled or no longer exists');
+  const senderId = row.dciSenderId ?? row.clientId;
+  if (headerSenderId !== senderId) {
+    throw new DciError(403, 'err.sender_id.invalid', `sender_id "${headerSenderId}" is not the one registered for this client`);
+  }
+  let resolveKey: KeyResolver = async () => undefined;
+  if (row.jwks) resolveKey = await localKeys(row.jwks as { keys: JWK[] });
+  else if (row.dciJwksUrl) resolveKey = remoteKeys(row.dciJwksUrl);
+  return {
+    clientId: row.clientId,
+    senderId,
+    callbackUrl: row.dciCallbackUrl,
+    policy: (row.dciSignaturePolicy ?? 'required') as SignaturePolicy,
+    resolveKey,
+  };
+}

@@ -1,0 +1,50 @@
+import { and, desc, eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { dciTransactions } from '../db/schema/index.js';
+
+export type TransactionRow = typeof dciTransactions.$inferSelect;
+
+/**
+ * Records a received message; undefined when this sender already sent this message_id (a replay). Runs in the
+ * exchange's transaction, so a message whose processing fails is not consumed.
+ */
+export async function recordMessage(
+  tx: Db,
+  values: { clientId: string; senderId: string; messageId: string; transactionId: string | null; action: string },
+): Promise<TransactionRow | undefined> {
+  const [row] = await tx
+    .insert(dciTransactions)
+    .values({ ...values, status: 'pdng' })
+    .onConflictDoNothing({ target: [dciTransactions.senderId, dciTransactions.messageId] })
+    .returning();
+  return row;
+}
+
+export async function completeMessage(
+  tx: Db,
+  id: string,
+  values: Pick<TransactionRow, 'status' | 'response' | 'recordCount' | 'consent'>,
+): Promise<void> {
+  await tx.update(dciTransactions).set(values).where(eq(dciTransactions.id, id));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** This sender's answered searches, found the ways txn status allows; newest first. */
+export async function findSearches(
+  db: Db,
+  senderId: string,
+  by: { transactionId?: string; correlationId?: string; referenceId?: string },
+): Promise<TransactionRow[]> {
+  const mine = and(eq(dciTransactions.senderId, senderId), eq(dciTransactions.action, 'search'), eq(dciTransactions.status, 'succ'));
+  let match;
+  if (by.transactionId !== undefined) match = eq(dciTransactions.transactionId, by.transactionId);
+  else if (by.correlationId !== undefined) {
+    if (!UUID.test(by.correlationId)) return [];
+    match = eq(dciTransactions.correlationId, by.correlationId);
+  } else {
+    const probe = JSON.stringify({ search_response: [{ reference_id: by.referenceId }] });
+    match = sql`${dciTransactions.response} @> ${probe}::jsonb`;
+  }
+  return db.select().from(dciTransactions).where(and(mine, match)).orderBy(desc(dciTransactions.receivedAt)).limit(20);
+}
