@@ -126,7 +126,8 @@ export function responseHeader(
     action: fields.action,
     status: fields.status,
     ...(fields.reason ? { status_reason_code: fields.reason.code, status_reason_message: fields.reason.message.slice(0, 999) } : {}),
-    total_count: request.total_count,
+    // Echoed when usable; a rejected non-integer count must not make our own header invalid.
+    total_count: Number.isInteger(request.total_count) ? request.total_count : 0,
     completed_count: fields.completed,
     sender_id: fields.senderId,
     receiver_id: request.sender_id,

@@ -65,6 +65,19 @@ async function checkSignature(ctx: DciContext, partner: Partner, envelope: Envel
  * endpoint's work, the transaction record and the audit entry in one database transaction, and our signed answer.
  */
 export async function exchange<M>(ctx: DciContext, actor: Actor, body: unknown, handler: ExchangeHandler<M>): Promise<DciAnswer> {
+  /** Refusals are audited too: a stream of bad signatures from one client is worth seeing. */
+  const refuse = async (err: DciError) => {
+    const header = (body as { header?: { sender_id?: unknown; message_id?: unknown } } | null)?.header;
+    await ctx.db.transaction((tx) =>
+      appendAudit(tx, actor, {
+        action: `dci.${handler.action}.error`,
+        entityType: 'dci_message',
+        entityId: `${String(header?.sender_id ?? '-')}/${String(header?.message_id ?? '-')}`.slice(0, 300),
+        after: { code: err.code, message: err.message },
+      }),
+    );
+    return errorAnswer(err);
+  };
   let envelope: Envelope;
   let partner: Partner;
   let headerIssue: HeaderRejection | undefined;
@@ -76,7 +89,7 @@ export async function exchange<M>(ctx: DciContext, actor: Actor, body: unknown, 
       throw new DciError(400, 'err.encryption.invalid', 'encrypted messages are not accepted yet; send is_msg_encrypted false');
     }
   } catch (err) {
-    if (err instanceof DciError) return errorAnswer(err);
+    if (err instanceof DciError) return refuse(err);
     throw err;
   }
   const { header } = envelope;
@@ -99,7 +112,7 @@ export async function exchange<M>(ctx: DciContext, actor: Actor, body: unknown, 
     checkHeader(header, { action: handler.action, count, maxBatch: ctx.config.maxBatch, clockSkewSeconds: ctx.config.clockSkewSeconds, now: new Date() });
   } catch (err) {
     if (err instanceof HeaderRejection) return reject(err);
-    if (err instanceof DciError) return errorAnswer(err);
+    if (err instanceof DciError) return refuse(err);
     throw err;
   }
 
