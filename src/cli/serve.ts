@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { buildApp, loggerOptions } from '../app.js';
 import type { Config } from '../config.js';
+import { unsignedPartners } from '../dci/partners.js';
 import { prepareDatabase } from '../setup.js';
 import { openConfiguredDatabase } from './database.js';
 
@@ -11,6 +12,8 @@ export async function serve(config: Config): Promise<void> {
   const { bootstrapFile } = await prepareDatabase(config, database);
   if (bootstrapFile) logger.warn({ path: bootstrapFile }, 'created the bootstrap admin client; its credentials are in this file');
   const app = await buildApp({ config, database, logger });
+  const unsigned = await unsignedPartners(database.db);
+  if (unsigned.length > 0) logger.warn({ clients: unsigned }, 'DCI partners with signature_policy off: their messages are not verified');
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,5 +1,7 @@
+import { and, eq, isNull } from 'drizzle-orm';
 import { createRemoteJWKSet, type JWK } from 'jose';
 import type { Db } from '../db/client.js';
+import { clients } from '../db/schema/index.js';
 import { findEnabledClient, type SignaturePolicy } from '../security/clients.js';
 import { DciError } from './codes.js';
 import { localKeys, type KeyResolver } from './signatures.js';
@@ -50,4 +52,13 @@ export async function partnerFor(db: Db, clientId: string, headerSenderId: strin
     policy: (row.dciSignaturePolicy ?? 'required') as SignaturePolicy,
     resolveKey,
   };
+}
+
+/** Client ids of enabled partners whose messages are never verified (signature_policy off), for a start-up warning. */
+export async function unsignedPartners(db: Db): Promise<string[]> {
+  const rows = await db
+    .select({ clientId: clients.clientId })
+    .from(clients)
+    .where(and(eq(clients.dciSignaturePolicy, 'off'), isNull(clients.disabledAt)));
+  return rows.map((r) => r.clientId);
 }

@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { header, registerPartner, schemaErrors, searchItem, searchMessage, send, signJws, signString, partnerKey } from '../helpers/dci.js';
+import { unsignedPartners } from '../../src/dci/partners.js';
 import { seedRegistry } from '../helpers/dci-registry.js';
 import { testHub } from '../helpers/hub.js';
 
@@ -130,6 +131,7 @@ t.test('envelope, header, signatures and partner checks', async (t) => {
     const patched = await hub.request({ method: 'PATCH', url: `/api/v1/clients/${p.clientId}`, payload: { dci: { signature_policy: 'off' } } });
     t.equal(patched.statusCode, 200, patched.body);
     t.same(patched.json().dci, { sender_id: p.senderId, callback_url: null, jwks_url: null, signature_policy: 'off' });
+    t.same(await unsignedPartners(hub.database.db), [p.clientId], 'named in the start-up warning');
     const ignored = await send(hub, p, SEARCH, { header: header(p), message: byUin() }, 'garbage');
     t.equal(ignored.json().header?.status, 'succ', 'off: not checked');
     const back = await hub.request({ method: 'PATCH', url: `/api/v1/clients/${p.clientId}`, payload: { dci: { signature_policy: 'required' } } });

@@ -115,6 +115,21 @@ t.test('sync search: query types, entities, sort, pagination and batches, answer
     t.same(namesOf(orNot.data.reg_records), ['Carl', 'Ben'], '$or, $in and $ne, sorted by name descending');
   });
 
+  t.test('values are bound parameters: SQL in a value is just an unmatched value', async (t) => {
+    const [quoted, inList, identifier] = await search(
+      [
+        searchItem({ query_type: 'expression', query: { value: { expression: { query: { given_name: "x' OR '1'='1" } } } } }),
+        searchItem({ query_type: 'expression', query: { value: { expression: { query: { location: { $in: ["central_region') OR true --"] } } } } } }),
+        searchItem({ query_type: 'idtype-value', query: { type: 'UIN', value: "TEST-001' OR 'a'='a" } }),
+      ],
+      'injection attempts',
+    );
+    for (const answer of [quoted, inList, identifier]) {
+      t.equal(answer.status, 'succ');
+      t.same(answer.data.reg_records, []);
+    }
+  });
+
   t.test('predicate: seq_num / expression1 / condition / expression2 (age < 25 and poverty_score < 2.5)', async (t) => {
     const [young, either] = await search(
       [
