@@ -35,9 +35,13 @@ export interface ExchangeHandler<M> {
   ): Promise<{ message: Record<string, unknown>; completed: number; recordCount: number; consent?: TransactionRow['consent']; audit: unknown }>;
 }
 
+/**
+ * The spec's HttpErrorResponse `{errors: [{code, message}]}`, plus the same as one `error` object (the shape of the
+ * Ack's Error): DCI clients built on either look for one of the two.
+ */
 const errorAnswer = (err: DciError): DciAnswer => ({
   httpStatus: err.httpStatus,
-  body: { errors: [{ code: err.code, message: err.message }] },
+  body: { errors: [{ code: err.code, message: err.message }], error: { code: err.code, message: err.message } },
 });
 
 async function signed(ctx: DciContext, header: Record<string, unknown>, message?: Record<string, unknown>): Promise<DciAnswer> {

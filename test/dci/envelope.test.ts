@@ -31,6 +31,8 @@ t.test('envelope, header, signatures and partner checks', async (t) => {
     t.equal(res.statusCode, status, res.body);
     t.equal(schemaErrors('http-error.response.json', res.json()), '', 'an HttpErrorResponse');
     t.equal(res.json().errors[0].code, code);
+    t.same(res.json().error, res.json().errors[0], 'and as one Error object');
+    t.equal(schemaErrors('Error', res.json().error), '', 'a spec Error');
   };
 
   t.test('replayed message_id → rjct.message_id.duplicate (per sender)', async (t) => {
