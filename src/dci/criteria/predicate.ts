@@ -1,7 +1,8 @@
 import { ItemRejection } from '../codes.js';
 import type { Criterion, Operator } from './model.js';
 
-const OPERATORS: Record<string, Operator> = { eq: 'eq', ne: 'ne', lt: 'lt', le: 'lte', gt: 'gt', ge: 'gte', in: 'in' };
+// The spec's ExpOperator enum; the schema refuses any other before this parser sees it.
+const OPERATORS: Record<string, Operator> = { eq: 'eq', lt: 'lt', le: 'lte', gt: 'gt', ge: 'gte', in: 'in' };
 const ITEM_KEYS = new Set(['seq_num', 'expression1', 'condition', 'expression2']);
 
 const bad = (why: string) => new ItemRejection('rjct.search_criteria.invalid', why);
