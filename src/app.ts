@@ -13,6 +13,7 @@ import { groupRoutes } from './http/api/groups.js';
 import { individualRoutes } from './http/api/individuals.js';
 import { keyRoutes } from './http/api/keys.js';
 import { locationRoutes } from './http/api/locations.js';
+import { programmeRoutes } from './http/api/programmes.js';
 import { registerAuthentication } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
@@ -90,6 +91,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
       await api.register(locationRoutes, { db });
       await api.register(individualRoutes, { db });
       await api.register(groupRoutes, { db });
+      await api.register(programmeRoutes, { db });
       await api.register(clientRoutes, { db });
       await api.register(auditRoutes, { db });
       await api.register(keyRoutes, { keys });

@@ -53,6 +53,11 @@ export interface ChainReport {
   ok: boolean;
   checked: number;
   firstBroken?: { seq: number; reason: string };
+  /**
+   * The last entry verified. A chain cannot show that entries were cut off its end; keeping the head seen at each
+   * check somewhere else (a report, a ticket) and comparing it with a later check can.
+   */
+  head?: { seq: number; hash: string };
 }
 
 /** Walks the whole chain in order and reports the first entry whose link or content does not verify. */
@@ -60,6 +65,7 @@ export async function verifyAuditChain(db: Db, batchSize = 5000): Promise<ChainR
   let prev = GENESIS;
   let after = 0;
   let checked = 0;
+  let head: ChainReport['head'];
   for (;;) {
     const rows = await db.select().from(auditLog).where(gt(auditLog.seq, after)).orderBy(asc(auditLog.seq)).limit(batchSize);
     for (const row of rows) {
@@ -70,9 +76,10 @@ export async function verifyAuditChain(db: Db, batchSize = 5000): Promise<ChainR
         return { ok: false, checked, firstBroken: { seq: row.seq, reason: 'hash does not match the entry content' } };
       }
       prev = row.hash;
+      head = { seq: row.seq, hash: row.hash };
       checked++;
     }
-    if (rows.length < batchSize) return { ok: true, checked };
+    if (rows.length < batchSize) return head ? { ok: true, checked, head } : { ok: true, checked };
     after = rows[rows.length - 1]!.seq;
   }
 }

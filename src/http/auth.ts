@@ -27,7 +27,9 @@ function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
   const match = header ? /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header) : null;
   if (!match) {
-    throw new AuthError('unauthorized', 'a bearer access token is required', bearerChallenge());
+    // RFC 6750 §3: no credentials at all get a bare challenge; a malformed Authorization header is invalid_request.
+    const challenge = header ? bearerChallenge('invalid_request', 'expected Authorization: Bearer <token>') : bearerChallenge();
+    throw new AuthError('unauthorized', 'a bearer access token is required', challenge);
   }
   return match[1]!;
 }

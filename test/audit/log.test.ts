@@ -122,7 +122,7 @@ t.test('GET /audit/verify reports an intact chain; reading the log needs audit:r
 
   const res = await hub.request({ method: 'GET', url: '/api/v1/audit/verify', token: auditor.token });
   t.equal(res.statusCode, 200, res.body);
-  t.same(res.json(), { ok: true, checked: count });
+  t.match(res.json(), { ok: true, checked: count, head: { seq: Number, hash: /^[0-9a-f]{64}$/ } });
   t.equal((await hub.request({ method: 'GET', url: '/api/v1/audit', token: auditor.token })).statusCode, 200);
 
   for (const url of ['/api/v1/audit', '/api/v1/audit/verify']) {
@@ -167,7 +167,7 @@ t.test('the table refuses UPDATE, DELETE and TRUNCATE', async (t) => {
   );
   t.equal(row!.actor, 'system:bootstrap', 'nothing changed');
   t.equal(Number(row!.n), 1);
-  t.same(await verifyAuditChain(hub.database.db), { ok: true, checked: 1 });
+  t.match(await verifyAuditChain(hub.database.db), { ok: true, checked: 1, head: { seq: Number, hash: /^[0-9a-f]{64}$/ } });
 });
 
 t.test('tamper detection', async (t) => {
@@ -175,7 +175,7 @@ t.test('tamper detection', async (t) => {
   for (let i = 0; i < 5; i++) await hub.client(['registry:read']);
   const log = (await entries(hub)).reverse(); // oldest first
   t.equal(log.length, 6);
-  t.same(await verifyAuditChain(hub.database.db), { ok: true, checked: 6 });
+  t.match(await verifyAuditChain(hub.database.db), { ok: true, checked: 6, head: { seq: Number, hash: /^[0-9a-f]{64}$/ } });
   const target = log[2]!;
 
   t.test('a changed actor breaks that entry', async (t) => {
@@ -189,7 +189,7 @@ t.test('tamper detection', async (t) => {
     t.same(api.json(), report, 'the API reports the same');
 
     await tamper(hub, sql`UPDATE audit_log SET actor = ${target.actor} WHERE seq = ${target.seq}`);
-    t.same(await verifyAuditChain(hub.database.db), { ok: true, checked: 6 }, 'restoring the value restores the chain');
+    t.match(await verifyAuditChain(hub.database.db), { ok: true, checked: 6, head: { seq: Number, hash: /^[0-9a-f]{64}$/ } }, 'restoring the value restores the chain');
   });
 
   t.test('a changed digest or timestamp breaks that entry too', async (t) => {
@@ -200,7 +200,7 @@ t.test('tamper detection', async (t) => {
     await tamper(hub, sql`UPDATE audit_log SET at = at + interval '1 millisecond' WHERE seq = ${target.seq}`);
     t.equal((await verifyAuditChain(hub.database.db)).firstBroken?.seq, target.seq);
     await tamper(hub, sql`UPDATE audit_log SET at = at - interval '1 millisecond' WHERE seq = ${target.seq}`);
-    t.same(await verifyAuditChain(hub.database.db), { ok: true, checked: 6 });
+    t.match(await verifyAuditChain(hub.database.db), { ok: true, checked: 6, head: { seq: Number, hash: /^[0-9a-f]{64}$/ } });
   });
 
   t.test('recomputing the hash of a changed entry breaks the next link', async (t) => {
@@ -219,7 +219,7 @@ t.test('tamper detection', async (t) => {
       t.equal(report.checked, 4);
     }
     await tamper(hub, sql`UPDATE audit_log SET entity_id = ${log[4]!.entity_id} WHERE seq = ${log[4]!.seq}`);
-    for (const batch of [1, 2, 5, 6, 7]) t.same(await verifyAuditChain(hub.database.db, batch), { ok: true, checked: 6 }, `batch ${batch}`);
+    for (const batch of [1, 2, 5, 6, 7]) t.match(await verifyAuditChain(hub.database.db, batch), { ok: true, checked: 6, head: { seq: Number, hash: /^[0-9a-f]{64}$/ } }, `batch ${batch}`);
   });
 
   t.test('a deleted middle entry is detected at the next one', async (t) => {
@@ -246,9 +246,9 @@ t.test('an entry is only written with its change: a rolled-back transaction leav
     }),
     /the change failed/,
   );
-  t.same(await verifyAuditChain(hub.database.db), { ok: true, checked: 1 });
+  t.match(await verifyAuditChain(hub.database.db), { ok: true, checked: 1, head: { seq: Number, hash: /^[0-9a-f]{64}$/ } });
   await hub.database.db.transaction((tx) => appendAudit(tx, { id: 'test' }, { action: 'thing.create', entityType: 'thing', entityId: '2' }));
-  t.same(await verifyAuditChain(hub.database.db), { ok: true, checked: 2 }, 'the chain continues after a rollback');
+  t.match(await verifyAuditChain(hub.database.db), { ok: true, checked: 2, head: { seq: Number, hash: /^[0-9a-f]{64}$/ } }, 'the chain continues after a rollback');
 });
 
 t.test('concurrent appends keep the chain linear', async (t) => {
@@ -260,7 +260,7 @@ t.test('concurrent appends keep the chain linear', async (t) => {
       ),
     ),
   );
-  t.same(await verifyAuditChain(hub.database.db), { ok: true, checked: 11 });
+  t.match(await verifyAuditChain(hub.database.db), { ok: true, checked: 11, head: { seq: Number, hash: /^[0-9a-f]{64}$/ } });
 });
 
 t.test('digests are of canonical JSON: key order does not matter, content does', async (t) => {
@@ -268,4 +268,16 @@ t.test('digests are of canonical JSON: key order does not matter, content does',
   t.not(digest({ a: 1 }), digest({ a: '1' }));
   t.not(digest({ list: [1, 2] }), digest({ list: [2, 1] }));
   t.match(digest(undefined), /^[0-9a-f]{64}$/);
+});
+
+t.test('the report names the head, so entries cut off the end show up against a head kept elsewhere', async (t) => {
+  const hub = await testHub(t);
+  for (let i = 0; i < 3; i++) await hub.client(['registry:read']);
+  const newest = (await entries(hub))[0]!;
+  const before = await verifyAuditChain(hub.database.db);
+  t.same(before.head, { seq: newest.seq, hash: newest.hash }, 'the head is the newest entry');
+  await tamper(hub, sql`DELETE FROM audit_log WHERE seq = ${newest.seq}`);
+  const after = await verifyAuditChain(hub.database.db);
+  t.equal(after.ok, true, 'a shortened chain still verifies on its own');
+  t.not(after.head?.hash, before.head?.hash, 'but its head differs from the one recorded earlier');
 });

@@ -60,7 +60,13 @@ t.test('no token, or not a bearer token: 401 with a Bearer challenge', async (t)
       headers: authorization === undefined ? {} : { authorization },
     });
     t.equal(res.statusCode, 401, `${authorization}: ${res.body}`);
-    t.equal(res.headers['www-authenticate'], 'Bearer realm="convergence-hub"', 'no error code when no token was given (RFC 6750 §3.1)');
+    t.equal(
+      res.headers['www-authenticate'],
+      authorization === undefined
+        ? 'Bearer realm="convergence-hub"'
+        : 'Bearer realm="convergence-hub", error="invalid_request", error_description="expected Authorization: Bearer <token>"',
+      'no error code without credentials; invalid_request for a malformed header (RFC 6750 §3.1)',
+    );
     t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
   }
   const lowercase = await hub.request({ method: 'GET', url: '/api/v1/clients', token: null, headers: { authorization: `bearer ${hub.adminToken}` } });

@@ -3,4 +3,5 @@ export * from './individuals.js';
 export * from './groups.js';
 export * from './security.js';
 export * from './audit.js';
+export * from './programmes.js';
 export * from './dci.js';

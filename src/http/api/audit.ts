@@ -22,6 +22,12 @@ const ChainReport = Type.Object({
   ok: Type.Boolean(),
   checked: Type.Integer(),
   firstBroken: Type.Optional(Type.Object({ seq: Type.Integer(), reason: Type.String() })),
+  head: Type.Optional(
+    Type.Object(
+      { seq: Type.Integer(), hash: Type.String() },
+      { description: 'Last verified entry: keep it elsewhere to detect entries later cut off the end.' },
+    ),
+  ),
 });
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {

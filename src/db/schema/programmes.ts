@@ -1,0 +1,48 @@
+import { sql } from 'drizzle-orm';
+import { check, integer, numeric, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { id, versioned } from './columns.js';
+import { locations } from './locations.js';
+
+/**
+ * The registry's custom variables: which `attributes` keys exist for people or households and what type their
+ * values have. Formulas may use exactly these.
+ */
+export const attributeDefinitions = pgTable(
+  'attribute_definitions',
+  {
+    id: id(),
+    subject: text('subject').notNull(),
+    name: text('name').notNull(),
+    type: text('type').notNull(),
+    label: text('label'),
+    ...versioned(),
+  },
+  (t) => [
+    unique('attribute_definitions_subject_name_key').on(t.subject, t.name),
+    check('attribute_definitions_subject_check', sql`${t.subject} IN ('individual', 'group')`),
+    check('attribute_definitions_type_check', sql`${t.type} IN ('number', 'boolean', 'text')`),
+  ],
+);
+
+/** A social programme: who it is for (people or households), who is eligible, how they rank, how many it takes. */
+export const programmes = pgTable(
+  'programmes',
+  {
+    id: id(),
+    code: text('code').notNull().unique(),
+    name: text('name').notNull(),
+    subject: text('subject').notNull(),
+    status: text('status').notNull().default('draft'),
+    eligibility: text('eligibility'),
+    score: text('score'),
+    locationId: uuid('location_id').references(() => locations.id),
+    quota: integer('quota'),
+    budget: numeric('budget'),
+    currency: text('currency'),
+    ...versioned(),
+  },
+  (t) => [
+    check('programmes_subject_check', sql`${t.subject} IN ('individual', 'group')`),
+    check('programmes_status_check', sql`${t.status} IN ('draft', 'active', 'closed')`),
+  ],
+);

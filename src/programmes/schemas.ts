@@ -1,0 +1,93 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { IsoDate, Uuid } from '../registry/schemas.js';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([Type.Null(), schema]);
+const Subject = Type.Union([Type.Literal('individual'), Type.Literal('group')], {
+  description: 'individual: people are enrolled; group: households are.',
+});
+const FormulaSource = (description: string) => Type.String({ minLength: 1, maxLength: 2000, description });
+
+export const AttributeDefinitionInput = Type.Object(
+  {
+    subject: Subject,
+    name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }),
+    type: Type.Union([Type.Literal('number'), Type.Literal('boolean'), Type.Literal('text')]),
+    label: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+  },
+  { additionalProperties: false },
+);
+export type AttributeDefinitionInput = Static<typeof AttributeDefinitionInput>;
+
+export const AttributeDefinition = Type.Object({
+  id: Uuid,
+  subject: Subject,
+  name: Type.String(),
+  type: Type.String(),
+  label: Nullable(Type.String()),
+  version: Type.Integer(),
+});
+export type AttributeDefinition = Static<typeof AttributeDefinition>;
+
+const programmeFields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  status: Type.Union([Type.Literal('draft'), Type.Literal('active'), Type.Literal('closed')]),
+  eligibility: Nullable(
+    FormulaSource('Who qualifies: a formula giving true/false, e.g. `count_members(age < 5) > 0 and rooms <= 2`.'),
+  ),
+  score: Nullable(FormulaSource('Ranking (e.g. a proxy-means-test score): a formula giving a number; lower ranks first.')),
+  location_id: Nullable(Uuid),
+  quota: Nullable(Type.Integer({ minimum: 1, description: 'Most beneficiaries at once.' })),
+  budget: Nullable(Type.Number({ minimum: 0 })),
+  currency: Nullable(Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code of the benefit currency.' })),
+};
+
+export const ProgrammeInput = Type.Object(
+  {
+    code: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+    subject: Subject,
+    ...Type.Partial(Type.Object(programmeFields)).properties,
+  },
+  { additionalProperties: false },
+);
+export type ProgrammeInput = Static<typeof ProgrammeInput>;
+
+export const ProgrammePatch = Type.Partial(
+  Type.Object({ ...programmeFields, version: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+  { additionalProperties: false, minProperties: 1 },
+);
+export type ProgrammePatch = Static<typeof ProgrammePatch>;
+
+export const Programme = Type.Object({
+  id: Uuid,
+  code: Type.String(),
+  subject: Subject,
+  ...programmeFields,
+  version: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+});
+export type Programme = Static<typeof Programme>;
+
+export const PreviewInput = Type.Object(
+  {
+    as_of: Type.Optional(IsoDate),
+    by_level: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, default: 1, description: 'Location level to count by.' })),
+    sample: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 10 })),
+  },
+  { additionalProperties: false },
+);
+export type PreviewInput = Static<typeof PreviewInput>;
+
+const Count = Type.Integer({ minimum: 0 });
+export const Preview = Type.Object({
+  as_of: IsoDate,
+  considered: Count,
+  eligible: Count,
+  by_location: Type.Array(Type.Object({ location_id: Uuid, code: Type.String(), name: Type.String(), eligible: Count })),
+  by_sex: Type.Array(Type.Object({ sex: Type.String(), eligible: Count })),
+  sample: Type.Array(
+    Type.Object({ id: Uuid, label: Type.String(), score: Nullable(Type.Number()) }),
+    { description: 'Eligible subjects, best ranked first (lowest score).' },
+  ),
+});
+export type Preview = Static<typeof Preview>;
