@@ -4,7 +4,7 @@ import { subtreeIds } from '../db/location-tree.js';
 import { queryRows } from '../db/query-rows.js';
 import type { Actor } from '../security/actor.js';
 import { getProgramme } from './programmes.js';
-import type { Preview, PreviewInput } from './schemas.js';
+import type { Preview, PreviewInput, Programme } from './schemas.js';
 import { compileProgrammeFormula, SUBJECT_ALIAS, vocabularyFor } from './vocabulary.js';
 
 interface Candidates {
@@ -33,12 +33,10 @@ const CANDIDATES: Record<'individual' | 'group', Candidates> = {
 };
 
 /**
- * Who would qualify on `as_of`, without enrolling anyone: counts overall, by area at one level of the location
- * tree and by sex, and the best-ranked eligible subjects. One pass over the registry, inside PostgreSQL.
+ * The `considered` rows of a programme on `asOf`: every live subject inside the programme's area and the caller's
+ * geographic scope (living people only), with `eligible` and `score` computed from the programme's formulas.
  */
-export async function previewEligibility(db: Db, actor: Actor, programmeId: string, input: PreviewInput): Promise<Preview> {
-  const programme = await getProgramme(db, actor, programmeId);
-  const asOf = input.as_of ?? new Date().toISOString().slice(0, 10);
+export async function consideredSubjects(db: Db, actor: Actor, programme: Programme, asOf: string): Promise<SQL> {
   const vocabulary = await vocabularyFor(db, programme.subject, asOf);
   const eligible = programme.eligibility
     ? compileProgrammeFormula(programme.eligibility, vocabulary, 'boolean', '/eligibility')
@@ -53,7 +51,20 @@ export async function previewEligibility(db: Db, actor: Actor, programmeId: stri
     programme.location_id === null ? undefined : sql`${location} IN ${subtreeIds(programme.location_id)}`,
     programme.subject === 'individual' ? sql`${s}.death_date IS NULL` : undefined,
   ].filter((c): c is SQL => c !== undefined);
+  return sql`SELECT ${s}.id, ${location} AS location_id, ${candidates.sex} AS sex, ${candidates.label} AS label,
+                    (${eligible}) IS TRUE AS eligible, (${score})::numeric AS score
+             FROM ${candidates.from}
+             WHERE ${sql.join(conditions, sql` AND `)}`;
+}
 
+/**
+ * Who would qualify on `as_of`, without enrolling anyone: counts overall, by area at one level of the location
+ * tree and by sex, and the best-ranked eligible subjects. One pass over the registry, inside PostgreSQL.
+ */
+export async function previewEligibility(db: Db, actor: Actor, programmeId: string, input: PreviewInput): Promise<Preview> {
+  const programme = await getProgramme(db, actor, programmeId);
+  const asOf = input.as_of ?? new Date().toISOString().slice(0, 10);
+  const considered = await consideredSubjects(db, actor, programme, asOf);
   const level = input.by_level ?? 1;
   const sampleSize = input.sample ?? 10;
   // One statement: the registry is scanned once (the CTE is materialised) and every figure is read from it.
@@ -65,11 +76,7 @@ export async function previewEligibility(db: Db, actor: Actor, programmeId: stri
     sample: { id: string; label: string; score: string | number | null }[];
   }>(
     db,
-    sql`WITH considered AS MATERIALIZED (
-          SELECT ${s}.id, ${location} AS location_id, ${candidates.sex} AS sex, ${candidates.label} AS label,
-                 (${eligible}) IS TRUE AS eligible, ${score} AS score
-          FROM ${candidates.from}
-          WHERE ${sql.join(conditions, sql` AND `)})
+    sql`WITH considered AS MATERIALIZED (${considered})
         SELECT
           (SELECT count(*) FROM considered) AS considered,
           (SELECT count(*) FROM considered WHERE eligible) AS eligible,

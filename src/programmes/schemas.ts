@@ -91,3 +91,84 @@ export const Preview = Type.Object({
   ),
 });
 export type Preview = Static<typeof Preview>;
+
+export const BeneficiaryStatus = Type.Union(
+  [Type.Literal('POTENTIAL'), Type.Literal('ACTIVE'), Type.Literal('SUSPENDED'), Type.Literal('GRADUATED')],
+  { description: 'POTENTIAL → ACTIVE ⇄ SUSPENDED; ACTIVE or SUSPENDED → GRADUATED.' },
+);
+export type BeneficiaryStatus = Static<typeof BeneficiaryStatus>;
+
+export const Beneficiary = Type.Object({
+  id: Uuid,
+  programme_id: Uuid,
+  subject_id: Uuid,
+  status: BeneficiaryStatus,
+  score: Nullable(Type.Number()),
+  reason: Nullable(Type.String()),
+  version: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+});
+export type Beneficiary = Static<typeof Beneficiary>;
+
+export const BeneficiaryWithHistory = Type.Composite([
+  Beneficiary,
+  Type.Object({
+    history: Type.Array(
+      Type.Object({
+        from: Nullable(BeneficiaryStatus),
+        to: BeneficiaryStatus,
+        reason: Type.String(),
+        actor: Type.String(),
+        at: Type.String({ format: 'date-time' }),
+      }),
+    ),
+  }),
+]);
+
+const Reason = Type.String({ minLength: 1, maxLength: 500, description: 'Why: kept in the history and the audit log.' });
+
+export const EnrolmentInput = Type.Object(
+  {
+    as_of: Type.Optional(IsoDate),
+    activate: Type.Optional(Type.Boolean({ default: false, description: 'Enrol as ACTIVE rather than POTENTIAL.' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, description: 'Enrol at most this many (within the quota).' })),
+    reason: Type.Optional(Reason),
+  },
+  { additionalProperties: false },
+);
+export type EnrolmentInput = Static<typeof EnrolmentInput>;
+
+export const EnrolmentResult = Type.Object({
+  as_of: IsoDate,
+  status: BeneficiaryStatus,
+  enrolled: Type.Integer({ minimum: 0 }),
+  remaining_quota: Nullable(Type.Integer({ minimum: 0 })),
+});
+export type EnrolmentResult = Static<typeof EnrolmentResult>;
+
+export const StatusChange = Type.Object({ status: BeneficiaryStatus, reason: Reason }, { additionalProperties: false });
+
+export const BulkStatusChange = Type.Object(
+  {
+    status: BeneficiaryStatus,
+    reason: Reason,
+    where: Type.Object(
+      {
+        status: Type.Optional(BeneficiaryStatus),
+        subject_ids: Type.Optional(Type.Array(Uuid, { maxItems: 10000 })),
+      },
+      { additionalProperties: false, minProperties: 1 },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const Benefit = Type.Object({
+  programme_id: Uuid,
+  programme_code: Type.String(),
+  programme_name: Type.String(),
+  beneficiary_id: Uuid,
+  status: BeneficiaryStatus,
+  since: Type.String({ format: 'date-time' }),
+});

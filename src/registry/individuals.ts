@@ -5,6 +5,7 @@ import { decodeCursor, isUuid, toPage, type Page } from '../db/keyset.js';
 import { inSubtree } from '../db/location-tree.js';
 import { groupMembers, groups, identifiers, individuals } from '../db/schema/index.js';
 import { unprocessable } from '../errors.js';
+import { suspendBenefitsOfDeceased } from '../programmes/beneficiaries.js';
 import type { Actor } from '../security/actor.js';
 import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
 import type { Identifier, Individual, IndividualInput, IndividualPatch } from './schemas.js';
@@ -142,6 +143,7 @@ export function updateIndividual(
     if (newIds !== undefined) await replaceIdentifiers(tx, id, ids);
     const after = toIndividual(row!, ids);
     await appendAudit(tx, actor, { action: 'individual.update', entityType: 'individual', entityId: id, before, after });
+    if (!before.death_date && after.death_date) await suspendBenefitsOfDeceased(tx, actor, id, after.death_date);
     return after;
   });
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, integer, numeric, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, check, index, integer, numeric, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { id, versioned } from './columns.js';
 import { locations } from './locations.js';
 
@@ -45,4 +45,46 @@ export const programmes = pgTable(
     check('programmes_subject_check', sql`${t.subject} IN ('individual', 'group')`),
     check('programmes_status_check', sql`${t.status} IN ('draft', 'active', 'closed')`),
   ],
+);
+
+/**
+ * A person or household in a programme. Status moves POTENTIAL → ACTIVE ⇄ SUSPENDED → GRADUATED; every move is kept
+ * in beneficiary_events.
+ */
+export const beneficiaries = pgTable(
+  'beneficiaries',
+  {
+    id: id(),
+    programmeId: uuid('programme_id')
+      .notNull()
+      .references(() => programmes.id),
+    /** An individual's or a group's id, as the programme's subject says. */
+    subjectId: uuid('subject_id').notNull(),
+    status: text('status').notNull(),
+    score: numeric('score'),
+    reason: text('reason'),
+    ...versioned(),
+  },
+  (t) => [
+    unique('beneficiaries_programme_subject_key').on(t.programmeId, t.subjectId),
+    index('beneficiaries_subject_idx').on(t.subjectId),
+    index('beneficiaries_programme_status_idx').on(t.programmeId, t.status),
+    check('beneficiaries_status_check', sql`${t.status} IN ('POTENTIAL', 'ACTIVE', 'SUSPENDED', 'GRADUATED')`),
+  ],
+);
+
+export const beneficiaryEvents = pgTable(
+  'beneficiary_events',
+  {
+    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+    beneficiaryId: uuid('beneficiary_id')
+      .notNull()
+      .references(() => beneficiaries.id),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status').notNull(),
+    reason: text('reason').notNull(),
+    actor: text('actor').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('beneficiary_events_beneficiary_idx').on(t.beneficiaryId)],
 );

@@ -2,11 +2,30 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Db } from '../../db/client.js';
 import { defineAttribute, listAttributeDefinitions } from '../../programmes/attributes.js';
+import {
+  benefitsOf,
+  enrol,
+  getBeneficiary,
+  listBeneficiaries,
+  setBeneficiaryStatus,
+  setStatusWhere,
+} from '../../programmes/beneficiaries.js';
 import { previewEligibility } from '../../programmes/eligibility.js';
+import { getGroup } from '../../registry/groups.js';
+import { getIndividual } from '../../registry/individuals.js';
+import { Uuid } from '../../registry/schemas.js';
 import { createProgramme, getProgramme, listProgrammes, updateProgramme } from '../../programmes/programmes.js';
 import {
   AttributeDefinition,
   AttributeDefinitionInput,
+  Benefit,
+  BeneficiaryStatus,
+  BeneficiaryWithHistory,
+  Beneficiary,
+  BulkStatusChange,
+  EnrolmentInput,
+  EnrolmentResult,
+  StatusChange,
   Preview,
   PreviewInput,
   Programme,
@@ -108,5 +127,118 @@ export const programmeRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app
       },
     },
     async (request) => previewEligibility(db, request.actor, request.params.id, request.body),
+  );
+
+  app.post(
+    '/programmes/:id/enrolment',
+    {
+      config: { scope: 'programmes:write' },
+      schema: {
+        tags: ['programmes'],
+        summary: 'Enrol the best-ranked eligible subjects not yet enrolled, within the quota',
+        params: IdParams,
+        body: EnrolmentInput,
+        response: { 200: EnrolmentResult, ...errorResponses(400, 404, 409, 422) },
+      },
+    },
+    async (request) => enrol(db, request.actor, request.params.id, request.body),
+  );
+
+  app.get(
+    '/programmes/:id/beneficiaries',
+    {
+      config: { scope: 'programmes:read' },
+      schema: {
+        tags: ['programmes'],
+        summary: 'Beneficiaries of a programme',
+        params: IdParams,
+        querystring: Query({ ...PageQuery, status: Type.Optional(BeneficiaryStatus) }),
+        response: { 200: pageOf(Beneficiary), ...errorResponses(400, 404) },
+      },
+    },
+    async (request) =>
+      listBeneficiaries(db, request.actor, request.params.id, request.query.status, request.query.limit, request.query.cursor),
+  );
+
+  const BeneficiaryParams = Type.Object({ id: Uuid, beneficiary_id: Uuid });
+
+  app.get(
+    '/programmes/:id/beneficiaries/:beneficiary_id',
+    {
+      config: { scope: 'programmes:read' },
+      schema: {
+        tags: ['programmes'],
+        summary: 'A beneficiary with the history of its status',
+        params: BeneficiaryParams,
+        response: { 200: BeneficiaryWithHistory, ...errorResponses(404) },
+      },
+    },
+    async (request) => getBeneficiary(db, request.actor, request.params.id, request.params.beneficiary_id),
+  );
+
+  app.post(
+    '/programmes/:id/beneficiaries/:beneficiary_id/status',
+    {
+      config: { scope: 'programmes:write' },
+      schema: {
+        tags: ['programmes'],
+        summary: 'Activate, suspend, reactivate or graduate a beneficiary, with a reason',
+        params: BeneficiaryParams,
+        body: StatusChange,
+        response: { 200: BeneficiaryWithHistory, ...errorResponses(400, 404, 409) },
+      },
+    },
+    async (request) =>
+      setBeneficiaryStatus(db, request.actor, request.params.id, request.params.beneficiary_id, request.body.status, request.body.reason),
+  );
+
+  app.post(
+    '/programmes/:id/beneficiaries/status',
+    {
+      config: { scope: 'programmes:write' },
+      schema: {
+        tags: ['programmes'],
+        summary: 'Change the status of many beneficiaries at once (those whose status allows the move)',
+        params: IdParams,
+        body: BulkStatusChange,
+        response: { 200: Type.Object({ changed: Type.Integer({ minimum: 0 }) }), ...errorResponses(400, 404) },
+      },
+    },
+    async (request) =>
+      setStatusWhere(db, request.actor, request.params.id, request.body.where, request.body.status, request.body.reason),
+  );
+
+  app.get(
+    '/individuals/:id/benefits',
+    {
+      config: { scope: 'programmes:read' },
+      schema: {
+        tags: ['programmes'],
+        summary: "A person's benefits in every programme",
+        params: IdParams,
+        response: { 200: Type.Object({ items: Type.Array(Benefit) }), ...errorResponses(404, 410) },
+      },
+    },
+    async (request) => {
+      await getIndividual(db, request.actor, request.params.id);
+      return { items: await benefitsOf(db, request.params.id) };
+    },
+  );
+
+  app.get(
+    '/groups/:id/benefits',
+    {
+      config: { scope: 'programmes:read' },
+      schema: {
+        tags: ['programmes'],
+        summary: "A household's benefits in every programme",
+        params: IdParams,
+        response: { 200: Type.Object({ items: Type.Array(Benefit) }), ...errorResponses(404, 410) },
+      },
+    },
+    async (request) => {
+      await getGroup(db, request.actor, request.params.id);
+      return { items: await benefitsOf(db, request.params.id) };
+    },
   );
 };

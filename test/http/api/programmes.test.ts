@@ -198,3 +198,95 @@ t.test('scopes: reading programmes does not allow writing them', async (t) => {
   t.equal((await hub.request({ method: 'POST', url: '/api/v1/attribute-definitions', payload: duplicate })).statusCode, 201);
   expectProblem(t, await hub.request({ method: 'POST', url: '/api/v1/attribute-definitions', payload: duplicate }), 409);
 });
+
+t.test('enrolment within the quota, lifecycle with history, bulk changes, deaths, benefits pages', async (t) => {
+  const hub = await testHub(t);
+  const { ids } = await registry(t, hub);
+  const draft = await create(t, hub, 'programmes', { code: 'DRAFT', subject: 'group' });
+  expectProblem(t, await hub.request({ method: 'POST', url: `/api/v1/programmes/${draft.id}/enrolment`, payload: {} }), 409, 'a draft programme');
+
+  const programme = await create(t, hub, 'programmes', {
+    code: 'CCT',
+    subject: 'group',
+    status: 'active',
+    eligibility: 'count_members(age < 5) > 0 and rooms <= 2',
+    score: 'rooms * 10 - count_members()',
+    quota: 1,
+  });
+  const enrolUrl = `/api/v1/programmes/${programme.id}/enrolment`;
+  const first = await hub.request({ method: 'POST', url: enrolUrl, payload: { as_of: AS_OF } });
+  t.same(first.json(), { as_of: AS_OF, status: 'POTENTIAL', enrolled: 1, remaining_quota: 0 }, 'the quota takes the best-ranked one');
+  const again = await hub.request({ method: 'POST', url: enrolUrl, payload: { as_of: AS_OF } });
+  t.equal(again.json().enrolled, 0, 'a full quota enrols no one');
+
+  const list = async (query = '') => (await hub.request({ method: 'GET', url: `/api/v1/programmes/${programme.id}/beneficiaries${query}` })).json().items;
+  const [potential] = await list();
+  t.equal(potential.subject_id, ids.get('HH-N1'));
+  t.equal(potential.score, 8);
+
+  t.equal(
+    (await hub.request({ method: 'PATCH', url: `/api/v1/programmes/${programme.id}`, headers: { 'if-match': '"1"' }, payload: { quota: 5 } })).statusCode,
+    200,
+  );
+  const second = await hub.request({ method: 'POST', url: enrolUrl, payload: { as_of: AS_OF, activate: true, reason: 'second wave' } });
+  t.same(second.json(), { as_of: AS_OF, status: 'ACTIVE', enrolled: 1, remaining_quota: 3 }, 'only the other eligible household is left');
+  t.same((await list('?status=ACTIVE')).map((b: { subject_id: string }) => b.subject_id), [ids.get('HH-S1')]);
+
+  const statusUrl = `/api/v1/programmes/${programme.id}/beneficiaries/${potential.id}/status`;
+  const move = (status: string, reason: string) => hub.request({ method: 'POST', url: statusUrl, payload: { status, reason } });
+  t.equal((await move('ACTIVE', 'verified at home visit')).json().status, 'ACTIVE');
+  t.equal((await move('SUSPENDED', 'missed two health visits')).json().status, 'SUSPENDED');
+  t.equal((await move('ACTIVE', 'visits resumed')).json().status, 'ACTIVE');
+  const graduated = (await move('GRADUATED', 'income above threshold')).json();
+  t.equal(graduated.status, 'GRADUATED');
+  t.same(
+    graduated.history.map((h: { from: string | null; to: string; reason: string }) => [h.from, h.to, h.reason]),
+    [
+      [null, 'POTENTIAL', `enrolled on eligibility as of ${AS_OF}`],
+      ['POTENTIAL', 'ACTIVE', 'verified at home visit'],
+      ['ACTIVE', 'SUSPENDED', 'missed two health visits'],
+      ['SUSPENDED', 'ACTIVE', 'visits resumed'],
+      ['ACTIVE', 'GRADUATED', 'income above threshold'],
+    ],
+  );
+  t.ok(graduated.history.every((h: { actor: string }) => h.actor === 'bootstrap-admin'), 'who decided is recorded');
+  expectProblem(t, await move('ACTIVE', 'back again'), 409, 'graduation is final');
+  expectProblem(t, await move('POTENTIAL', 'start over'), 409, 'POTENTIAL is entered only by enrolment');
+
+  const bulk = await hub.request({
+    method: 'POST',
+    url: `/api/v1/programmes/${programme.id}/beneficiaries/status`,
+    payload: { status: 'SUSPENDED', reason: 'budget freeze', where: { status: 'ACTIVE' } },
+  });
+  t.same(bulk.json(), { changed: 1 });
+  t.same((await list('?status=SUSPENDED')).map((b: { subject_id: string }) => b.subject_id), [ids.get('HH-S1')]);
+
+  const benefits = await hub.request({ method: 'GET', url: `/api/v1/groups/${ids.get('HH-S1')}/benefits` });
+  t.match(benefits.json().items, [{ programme_code: 'CCT', status: 'SUSPENDED' }], "the household's page lists its benefits");
+});
+
+t.test('recording a death suspends the person\'s active benefits, with the death as the reason', async (t) => {
+  const hub = await testHub(t);
+  await registry(t, hub);
+  const pension = await create(t, hub, 'programmes', { code: 'PENSION', subject: 'individual', status: 'active', eligibility: 'age >= 60' });
+  t.equal((await hub.request({ method: 'POST', url: `/api/v1/programmes/${pension.id}/enrolment`, payload: { as_of: AS_OF, activate: true } })).json().enrolled, 1);
+  const cy = (await hub.request({ method: 'GET', url: '/api/v1/individuals?given_name=Cy' })).json().items[0];
+  const died = await hub.request({
+    method: 'PATCH',
+    url: `/api/v1/individuals/${cy.id}`,
+    headers: { 'if-match': `"${cy.version}"` },
+    payload: { death_date: '2026-02-03' },
+  });
+  t.equal(died.statusCode, 200, died.body);
+  const benefits = (await hub.request({ method: 'GET', url: `/api/v1/individuals/${cy.id}/benefits` })).json().items;
+  t.match(benefits, [{ programme_code: 'PENSION', status: 'SUSPENDED' }]);
+  const beneficiary = await hub.request({
+    method: 'GET',
+    url: `/api/v1/programmes/${pension.id}/beneficiaries/${benefits[0].beneficiary_id}`,
+  });
+  t.equal(beneficiary.json().reason, 'deceased on 2026-02-03');
+  const audit = (await hub.request({ method: 'GET', url: `/api/v1/audit?entity_type=beneficiary` })).json().items;
+  t.match(audit, [{ action: 'beneficiary.status', actor: 'bootstrap-admin' }], 'the suspension is audited');
+  const reenrol = await hub.request({ method: 'POST', url: `/api/v1/programmes/${pension.id}/enrolment`, payload: { as_of: AS_OF } });
+  t.equal(reenrol.json().enrolled, 0, 'a deceased person is never enrolled again');
+});
