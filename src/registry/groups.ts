@@ -14,7 +14,7 @@ import { checkReadable, checkWritable } from './versioning.js';
 
 type Row = typeof groups.$inferSelect;
 
-function toGroup(row: Row, members: Member[]): Group {
+export function toGroup(row: Row, members: Member[]): Group {
   return {
     id: row.id,
     code: row.code,
@@ -30,7 +30,7 @@ function toGroup(row: Row, members: Member[]): Group {
 }
 
 /** Current members of each group; members located outside the reader's geographic scope are not shown. */
-async function membersOf(db: Db, actor: Actor, groupIds: string[]): Promise<Map<string, Member[]>> {
+export async function membersOf(db: Db, actor: Actor, groupIds: string[]): Promise<Map<string, Member[]>> {
   const byGroup = new Map<string, Member[]>(groupIds.map((id) => [id, []]));
   if (groupIds.length === 0) return byGroup;
   const rows = await db

@@ -32,7 +32,8 @@ export function toIndividual(row: Row, ids: Identifier[]): Individual {
   };
 }
 
-async function identifiersOf(db: Db, individualIds: string[]): Promise<Map<string, Identifier[]>> {
+/** Identifiers of each individual, sorted by type then value (shared with the FHIR search). */
+export async function identifiersOf(db: Db, individualIds: string[]): Promise<Map<string, Identifier[]>> {
   const byIndividual = new Map<string, Identifier[]>(individualIds.map((id) => [id, []]));
   if (individualIds.length === 0) return byIndividual;
   const rows = await db
