@@ -8,6 +8,7 @@ import { unprocessable } from '../errors.js';
 import type { Actor } from '../security/actor.js';
 import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
 import type { Identifier, Individual, IndividualInput, IndividualPatch } from './schemas.js';
+import { recordGroupVersion, recordIndividualVersion } from './record-versions.js';
 import { checkReadable, checkWritable } from './versioning.js';
 
 type Row = typeof individuals.$inferSelect;
@@ -92,6 +93,7 @@ export async function insertIndividual(tx: Db, actor: Actor, input: IndividualIn
   await replaceIdentifiers(tx, row!.id, ids);
   const created = toIndividual(row!, ids);
   await appendAudit(tx, actor, { action: 'individual.create', entityType: 'individual', entityId: created.id, after: created });
+  await recordIndividualVersion(tx, actor, created);
   return created;
 }
 
@@ -143,6 +145,7 @@ export function updateIndividual(
     if (newIds !== undefined) await replaceIdentifiers(tx, id, ids);
     const after = toIndividual(row!, ids);
     await appendAudit(tx, actor, { action: 'individual.update', entityType: 'individual', entityId: id, before, after });
+    await recordIndividualVersion(tx, actor, after);
     return after;
   });
 }
@@ -153,9 +156,10 @@ export function deleteIndividual(db: Db, actor: Actor, id: string, expectedVersi
     const current = await lockIndividual(tx, actor, id, expectedVersion);
     const before = toIndividual(current, (await identifiersOf(tx, [id])).get(id)!);
     const today = new Date().toISOString().slice(0, 10);
+    const deletedAt = new Date();
     await tx
       .update(individuals)
-      .set({ deletedAt: new Date(), version: current.version + 1, updatedAt: new Date() })
+      .set({ deletedAt, version: current.version + 1, updatedAt: deletedAt })
       .where(eq(individuals.id, id));
     const ended = await tx
       .update(groupMembers)
@@ -163,6 +167,7 @@ export function deleteIndividual(db: Db, actor: Actor, id: string, expectedVersi
       .where(and(eq(groupMembers.individualId, id), isNull(groupMembers.endDate)))
       .returning({ groupId: groupMembers.groupId });
     await appendAudit(tx, actor, { action: 'individual.delete', entityType: 'individual', entityId: id, before });
+    await recordIndividualVersion(tx, actor, { ...before, version: current.version + 1, updated_at: deletedAt.toISOString() }, deletedAt);
     // The households change too: their version moves on (so cached ETags go stale) and the change is audited.
     for (const { groupId } of ended) {
       await tx
@@ -175,6 +180,7 @@ export function deleteIndividual(db: Db, actor: Actor, id: string, expectedVersi
         entityId: groupId,
         after: { individual_id: id, end_date: today, reason: 'individual deleted' },
       });
+      await recordGroupVersion(tx, actor, groupId);
     }
   });
 }

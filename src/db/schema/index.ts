@@ -3,3 +3,4 @@ export * from './individuals.js';
 export * from './groups.js';
 export * from './security.js';
 export * from './audit.js';
+export * from './versions.js';
