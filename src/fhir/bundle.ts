@@ -41,6 +41,37 @@ export function searchsetBundle(base: string, search: ParsedSearch, result: Sear
   };
 }
 
+/**
+ * An instance history Bundle, newest first: the first version was a create (POST), later ones updates (PUT), and a
+ * delete has no resource (R4 §3.1.0.11).
+ */
+export function historyBundle(base: string, type: string, id: string, versions: { resource: Resource; deleted: boolean }[]): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    meta: { lastUpdated: new Date().toISOString() },
+    total: versions.length,
+    link: [{ relation: 'self', url: `${base}/${type}/${id}/_history` }],
+    ...(versions.length > 0
+      ? {
+          entry: versions.map(({ resource, deleted }): BundleEntry => {
+            const version = resource.meta!.versionId!;
+            const response = { etag: `W/"${version}"`, lastModified: resource.meta!.lastUpdated! };
+            if (deleted) {
+              return { fullUrl: `${base}/${type}/${id}`, request: { method: 'DELETE', url: `${type}/${id}` }, response: { status: '204', ...response } };
+            }
+            return {
+              fullUrl: `${base}/${type}/${id}`,
+              resource,
+              request: version === '1' ? { method: 'POST', url: type } : { method: 'PUT', url: `${type}/${id}` },
+              response: { status: version === '1' ? '201' : '200', ...response },
+            };
+          }),
+        }
+      : {}),
+  };
+}
+
 function entryOf(base: string, resource: Resource, mode: 'match' | 'include'): BundleEntry {
   return { fullUrl: `${base}/${resource.resourceType}/${resource.id}`, resource, search: { mode } };
 }

@@ -25,6 +25,14 @@ export function assertJsonWanted(request: FastifyRequest, query: URLSearchParams
   }
 }
 
+const JSON_BODY = /^application\/(fhir\+json|json\+fhir|json)\s*(;|$)/i;
+
+/** Writes carry FHIR JSON (application/json accepted too); any other body is a 415. */
+export function assertJsonBody(request: FastifyRequest) {
+  const type = request.headers['content-type'];
+  if (!type || !JSON_BODY.test(type)) throw notSupported(415, `send the resource as ${FHIR_JSON}, not ${type ?? 'no content type'}`);
+}
+
 /** Sends a resource as FHIR JSON; `_pretty=true` indents it. */
 export function sendResource(reply: FastifyReply, query: URLSearchParams, status: number, body: object) {
   const pretty = query.get('_pretty') === 'true';

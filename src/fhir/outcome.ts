@@ -12,10 +12,15 @@ export class FhirError extends Error {
     readonly code: IssueType,
     message: string,
     readonly expression?: string[],
+    /** All issues, when there are several (validation); the first one otherwise is built from the fields above. */
+    readonly issues?: OperationOutcomeIssue[],
   ) {
     super(message);
   }
 }
+
+/** A resource that breaks the R4 rules or a rule of the registry mapping: 422 naming the FHIRPath of the element. */
+export const invalidResource = (message: string, expression: string) => new FhirError(422, 'processing', message, [expression]);
 
 export const badRequest = (message: string, expression?: string[]) => new FhirError(400, 'invalid', message, expression);
 export const notSupported = (status: number, message: string, expression?: string[]) =>
@@ -62,7 +67,10 @@ export interface FailureResponse {
 
 /** Any error thrown while serving a FHIR request, as the OperationOutcome answered for it (500 for the unexpected). */
 export function failureOf(err: unknown): FailureResponse | undefined {
-  if (err instanceof FhirError) return { status: err.status, body: outcome(err.code, err.message, 'error', err.expression) };
+  if (err instanceof FhirError) {
+    const body = err.issues ? { resourceType: 'OperationOutcome' as const, issue: err.issues } : outcome(err.code, err.message, 'error', err.expression);
+    return { status: err.status, body };
+  }
   if (err instanceof HubError) {
     const [status, code] = BY_KIND[err.kind];
     // Field pointers of the domain (/birth_date) are not FHIRPath: they stay in the diagnostics.

@@ -4,11 +4,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { TOKEN_PATH } from '../http/oauth.js';
-import { searchsetBundle } from './bundle.js';
+import { gone, HubError } from '../errors.js';
+import { historyBundle, searchsetBundle } from './bundle.js';
 import { IdentifierSystems } from './identifier-systems.js';
-import { assertJsonWanted, FHIR_JSON, sendResource, wantsStrict } from './media.js';
+import { assertJsonBody, assertJsonWanted, FHIR_JSON, sendResource, wantsStrict } from './media.js';
 import { capabilityStatement } from './metadata.js';
-import { failureOf, outcome } from './outcome.js';
+import { badRequest, failureOf, FhirError, outcome } from './outcome.js';
 import { resourceTypes, type ResourceType } from './resources.js';
 import { parseSearch } from './search/request.js';
 
@@ -101,4 +102,62 @@ function registerType(app: FastifyInstance, db: Db, base: string, type: Resource
     reply.header('etag', etagOf(resource)).header('last-modified', new Date(resource.meta!.lastUpdated!).toUTCString());
     return sendResource(reply, queryOf(request), 200, resource);
   });
+
+  const write = { config: { scope: 'fhir:write' }, schema: hidden, preValidation: async (request: FastifyRequest) => assertJsonBody(request) };
+  const sendVersion = (reply: FastifyReply, request: FastifyRequest, status: number, resource: Resource) => {
+    reply
+      .header('etag', etagOf(resource))
+      .header('last-modified', new Date(resource.meta!.lastUpdated!).toUTCString())
+      .header('location', `${base}/${type.type}/${resource.id}/_history/${resource.meta!.versionId}`);
+    return sendResource(reply, queryOf(request), status, resource);
+  };
+  const { create, update } = type;
+  if (create) {
+    app.post(`/${type.type}`, write, async (request, reply) => {
+      // Conditional create (R4 §3.1.0.8.1): If-None-Exist is a search; one match is returned instead of creating.
+      const condition = request.headers['if-none-exist'];
+      if (typeof condition === 'string') {
+        const parsed = parseSearch(new URLSearchParams(condition.replace(/^[^?]*\?/, '')), type.parameters, { strict: true, includes: [] });
+        if (parsed.where.length === 0) throw badRequest('If-None-Exist needs at least one search parameter', ['If-None-Exist']);
+        const found = await type.search(db, request.actor, { where: parsed.where, limit: 2 });
+        if (found.resources.length > 1) throw new FhirError(412, 'duplicate', `If-None-Exist matches more than one ${type.type}`);
+        if (found.resources.length === 1) return sendVersion(reply, request, 200, found.resources[0]!);
+      }
+      return sendVersion(reply, request, 201, await create(db, request.actor, request.body));
+    });
+  }
+  if (update) {
+    app.put<{ Params: { id: string } }>(`/${type.type}/:id`, write, async (request, reply) => {
+      const expected = ifMatchVersion([request.headers['if-match']].flat()[0]);
+      return sendVersion(reply, request, 200, await update(db, request.actor, request.params.id, expected, request.body));
+    });
+  }
+
+  const { history, vread } = type;
+  if (history) {
+    app.get<{ Params: { id: string } }>(`/${type.type}/:id/_history`, read, async (request, reply) => {
+      const versions = await history(db, request.actor, request.params.id);
+      return sendResource(reply, queryOf(request), 200, historyBundle(base, type.type, request.params.id.toLowerCase(), versions));
+    });
+  }
+  if (vread) {
+    app.get<{ Params: { id: string; vid: string } }>(`/${type.type}/:id/_history/:vid`, read, async (request, reply) => {
+      const { id, vid } = request.params;
+      if (!/^[1-9]\d{0,8}$/.test(vid)) throw notFoundVersion(type.type, id, vid);
+      const { resource, deleted } = await vread(db, request.actor, id, Number(vid));
+      if (deleted) throw gone(`${type.type} ${id} version`, vid);
+      reply.header('etag', etagOf(resource)).header('last-modified', new Date(resource.meta!.lastUpdated!).toUTCString());
+      return sendResource(reply, queryOf(request), 200, resource);
+    });
+  }
 }
+
+/** `If-Match: W/"3"` (or "3") → 3; anything else is a 400. */
+function ifMatchVersion(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const match = /^\s*(?:W\/)?"(\d{1,9})"\s*$/.exec(header);
+  if (!match) throw badRequest('If-Match must be one version ETag, e.g. W/"3"', ['If-Match']);
+  return Number(match[1]);
+}
+
+const notFoundVersion = (type: string, id: string, vid: string) => new HubError('not_found', `${type} ${id} has no version ${vid}`);

@@ -24,8 +24,13 @@ t.test('the CapabilityStatement is public, valid R4 and states what is implement
   t.same(params('Group'), ['_id', '_lastUpdated', 'code', 'identifier', 'member'].sort());
   t.same(params('Location'), ['_id', '_lastUpdated', 'identifier', 'name', 'partof'].sort());
   t.same(byType.Group!.searchInclude, ['Group:member', 'Group:member:Patient']);
-  t.ok(byType.Location!.interaction!.some((i) => i.code === 'read'));
-  t.ok(byType.Location!.interaction!.some((i) => i.code === 'search-type'));
+  const interactions = (type: string) => byType[type]!.interaction!.map((i) => i.code).sort();
+  t.same(interactions('Location'), ['read', 'search-type']);
+  for (const type of ['Patient', 'Group']) {
+    t.same(interactions(type), ['create', 'history-instance', 'read', 'search-type', 'update', 'vread'], `${type} interactions`);
+    t.equal(byType[type]!.conditionalCreate, true);
+    t.equal(byType[type]!.readHistory, true);
+  }
   for (const r of rest.resource!) {
     t.match(r.profile, /^https:\/\/convergence-hub\.org\/fhir\/StructureDefinition\//, `${r.type} names its profile`);
   }
