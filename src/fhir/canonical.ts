@@ -8,6 +8,7 @@ export const PROFILE = {
   Patient: `${CANONICAL_BASE}/StructureDefinition/hub-patient`,
   Group: `${CANONICAL_BASE}/StructureDefinition/hub-household`,
   Location: `${CANONICAL_BASE}/StructureDefinition/hub-admin-area`,
+  RelatedPerson: `${CANONICAL_BASE}/StructureDefinition/hub-household-relation`,
 } as const;
 
 export const EXTENSION = {

@@ -1,4 +1,4 @@
-import type { Group, Location, Patient, Resource } from '@medplum/fhirtypes';
+import type { Group, Location, Patient, RelatedPerson, Resource } from '@medplum/fhirtypes';
 import { inArray, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { isUuid } from '../db/keyset.js';
@@ -9,6 +9,7 @@ import { historyOf, versionOf, visibleMembers, type RecordVersion } from '../reg
 import { createIndividual, getIndividual, updateIndividual } from '../registry/individuals.js';
 import { ancestryOf } from '../registry/location-ancestry.js';
 import { getLocation } from '../registry/locations.js';
+import { countRelationships, findRelationships, getRelationship, type Relationship } from '../registry/relationships.js';
 import type { Group as Household, Individual } from '../registry/schemas.js';
 import {
   countGroups,
@@ -24,12 +25,14 @@ import type { IdentifierSystems } from './identifier-systems.js';
 import { fromGroup, toGroup } from './mappers/group.js';
 import { toLocation } from './mappers/location.js';
 import { fromPatient, toPatient } from './mappers/patient.js';
+import { toRelatedPerson } from './mappers/related-person.js';
 import { badRequest } from './outcome.js';
 import { validateIncoming } from './validation.js';
 import { groupParameters } from './search/group.js';
 import { locationParameters } from './search/location.js';
 import type { SearchParameter } from './search/parameter.js';
 import { patientParameters } from './search/patient.js';
+import { relatedPersonParameters } from './search/related-person.js';
 
 /** One stored version, mapped; `deleted` when this version is the delete (its resource is the last state). */
 export interface Version<R extends Resource> {
@@ -67,6 +70,11 @@ export interface ResourceType<R extends Resource = Resource> {
 function checkId(type: string, id: string) {
   if (!isUuid(id)) throw notFound(type, id);
   return id.toLowerCase();
+}
+
+async function relatedPeopleOf(db: Db, relations: Relationship[], systems: IdentifierSystems): Promise<RelatedPerson[]> {
+  const areas = await ancestryOf(db, relations.flatMap((r) => (r.person.location_id ? [r.person.location_id] : [])));
+  return relations.map((r) => toRelatedPerson(r, r.person.location_id ? (areas.get(r.person.location_id) ?? []) : [], systems));
 }
 
 async function patientsOf(db: Db, people: Individual[], systems: IdentifierSystems): Promise<Patient[]> {
@@ -164,5 +172,19 @@ export function resourceTypes(systems: IdentifierSystems) {
     include: async () => [],
   };
 
-  return [patient, group, location] as ResourceType[];
+  const relatedPerson: ResourceType<RelatedPerson> = {
+    type: 'RelatedPerson',
+    interactions: ['read', 'search-type'],
+    parameters: relatedPersonParameters(),
+    includes: [],
+    read: async (db, actor, id) => (await relatedPeopleOf(db, [await getRelationship(db, actor, checkId('RelatedPerson', id))], systems))[0]!,
+    search: async (db, actor, selection) => {
+      const found = await findRelationships(db, actor, selection);
+      return { resources: await relatedPeopleOf(db, found.items, systems), more: found.more };
+    },
+    count: countRelationships,
+    include: async () => [],
+  };
+
+  return [patient, group, relatedPerson, location] as ResourceType[];
 }

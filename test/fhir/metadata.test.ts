@@ -18,14 +18,16 @@ t.test('the CapabilityStatement is public, valid R4 and states what is implement
   t.equal(uris?.extension?.find((e) => e.url === 'token')?.valueUri, `${hub.config.publicUrl}/oauth2/client/token`);
 
   const byType = Object.fromEntries(rest.resource!.map((r) => [r.type, r]));
-  t.same(Object.keys(byType).sort(), ['Group', 'Location', 'Patient']);
+  t.same(Object.keys(byType).sort(), ['Group', 'Location', 'Patient', 'RelatedPerson']);
   const params = (type: string) => byType[type]!.searchParam!.map((p) => p.name).sort();
   t.same(params('Patient'), ['_id', '_lastUpdated', 'address', 'birthdate', 'deceased', 'family', 'gender', 'given', 'identifier', 'name'].sort());
   t.same(params('Group'), ['_id', '_lastUpdated', 'code', 'identifier', 'member'].sort());
   t.same(params('Location'), ['_id', '_lastUpdated', 'identifier', 'name', 'partof'].sort());
+  t.same(params('RelatedPerson'), ['_id', '_lastUpdated', 'patient']);
   t.same(byType.Group!.searchInclude, ['Group:member', 'Group:member:Patient']);
   const interactions = (type: string) => byType[type]!.interaction!.map((i) => i.code).sort();
   t.same(interactions('Location'), ['read', 'search-type']);
+  t.same(interactions('RelatedPerson'), ['read', 'search-type']);
   for (const type of ['Patient', 'Group']) {
     t.same(interactions(type), ['create', 'history-instance', 'read', 'search-type', 'update', 'vread'], `${type} interactions`);
     t.equal(byType[type]!.conditionalCreate, true);
