@@ -21,7 +21,8 @@ const query = (pairs: [string, string][]) => new URLSearchParams(pairs).toString
  */
 export function searchsetBundle(base: string, search: ParsedSearch, result: SearchResult): Bundle {
   const url = `${base}/${result.resourceType}`;
-  const self = query(search.applied);
+  // A later page's self link keeps its cursor, so it fetches that page again.
+  const self = query(search.afterId === undefined ? search.applied : [...search.applied, ['_cursor', encodeCursor(search.afterId)]]);
   const link: BundleLink[] = [{ relation: 'self', url: self ? `${url}?${self}` : url }];
   if (result.nextAfter !== undefined) {
     link.push({ relation: 'next', url: `${url}?${query([...search.applied, ['_cursor', encodeCursor(result.nextAfter)]])}` });

@@ -105,6 +105,10 @@ t.test('paging: _count, total, keyset next links, _summary=count', async (t) => 
   t.notOk(next.includes('_offset'));
   const self = first.link!.find((l) => l.relation === 'self')!.url;
   t.equal(self, `${hub.config.publicUrl}/fhir/Patient?family=walker&_count=3`);
+  const second = await search(t, hub, next.slice(next.indexOf('/fhir/')));
+  t.equal(second.link!.find((l) => l.relation === 'self')!.url, next, 'a later page links to itself with its cursor');
+  const again = await search(t, hub, next.slice(next.indexOf('/fhir/')));
+  t.same(matchIds(again), matchIds(second), 'the same page again');
 
   const count = await search(t, hub, '/fhir/Patient?family=walker&_summary=count');
   t.equal(count.total, 8);
