@@ -14,6 +14,7 @@ import { individualRoutes } from './http/api/individuals.js';
 import { keyRoutes } from './http/api/keys.js';
 import { locationRoutes } from './http/api/locations.js';
 import { programmeRoutes } from './http/api/programmes.js';
+import { fhirRoutes, FHIR_PREFIX } from './fhir/routes.js';
 import { registerAuthentication } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
@@ -99,5 +100,6 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
     { prefix: '/api/v1' },
   );
   await app.register(dciSocialRegistryRoutes, { prefix: '/dci/sr', db, keys, config: config.dci });
+  await app.register(fhirRoutes, { prefix: FHIR_PREFIX, db, config });
   return app;
 }

@@ -19,6 +19,8 @@ export interface Config {
   logLevel: string;
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
   shutdownGraceMs: number;
+  /** FHIR `Identifier.system` URI of each registry identifier type that has an official one (e.g. NIN). */
+  fhirIdentifierSystems: Record<string, string>;
   dci: DciConfig;
 }
 
@@ -114,6 +116,21 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+/** `NIN=https://id.example.gov/nin,UIN=urn:oid:…`: identifier type → absolute URI. */
+function identifierSystems(env: Env, name: string): Record<string, string> {
+  const raw = env[name];
+  const systems: Record<string, string> = {};
+  if (raw === undefined || raw.trim() === '') return systems;
+  for (const pair of raw.split(',')) {
+    const match = /^\s*([A-Z][A-Z0-9_]{0,31})\s*=\s*(\S+)\s*$/.exec(pair);
+    if (!match || !/^(https?:\/\/[^\s|]+|urn:[a-z0-9][a-z0-9-]{0,31}:[^\s|]+)$/i.test(match[2]!)) {
+      throw new ConfigError(name, `expected TYPE=URI pairs separated by commas, got "${pair.trim()}"`);
+    }
+    systems[match[1]!] = match[2]!;
+  }
+  return systems;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST || '127.0.0.1';
   const port = integer(env, 'PORT', 8080, 0, 65535);
@@ -142,5 +159,6 @@ export function loadConfig(env: Env = process.env): Config {
       maxBatch: integer(env, 'DCI_MAX_BATCH', 50, 1, 1000),
       attributes: dciAttributes(env),
     },
+    fhirIdentifierSystems: identifierSystems(env, 'HUB_FHIR_IDENTIFIER_SYSTEMS'),
   };
 }

@@ -10,6 +10,12 @@ t.test('defaults', async (t) => {
   t.equal(config.publicUrl, 'http://127.0.0.1:8080');
   t.equal(config.tokenAudience, config.publicUrl);
   t.equal(config.keyAlgorithm, 'ES256');
+  t.same(config.fhirIdentifierSystems, {});
+});
+
+t.test('FHIR identifier systems: TYPE=URI pairs', async (t) => {
+  const config = loadConfig({ HUB_FHIR_IDENTIFIER_SYSTEMS: 'NIN=https://id.example.gov/nin, UIN=urn:oid:2.16.840.1' });
+  t.same(config.fhirIdentifierSystems, { NIN: 'https://id.example.gov/nin', UIN: 'urn:oid:2.16.840.1' });
 });
 
 t.test('a bad value names its variable', async (t) => {
@@ -23,6 +29,10 @@ t.test('a bad value names its variable', async (t) => {
     [{ HUB_SECRET: 'short' }, 'HUB_SECRET'],
     [{ HUB_KEY_ALG: 'HS256' }, 'HUB_KEY_ALG'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ HUB_FHIR_IDENTIFIER_SYSTEMS: 'NIN' }, 'HUB_FHIR_IDENTIFIER_SYSTEMS'],
+    [{ HUB_FHIR_IDENTIFIER_SYSTEMS: 'nin=https://id.example/nin' }, 'HUB_FHIR_IDENTIFIER_SYSTEMS'],
+    [{ HUB_FHIR_IDENTIFIER_SYSTEMS: 'NIN=not a uri' }, 'HUB_FHIR_IDENTIFIER_SYSTEMS'],
+    [{ HUB_FHIR_IDENTIFIER_SYSTEMS: 'NIN=https://id.example/a|b' }, 'HUB_FHIR_IDENTIFIER_SYSTEMS'],
   ];
   for (const [env, variable] of cases) {
     let thrown: unknown;

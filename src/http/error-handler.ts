@@ -53,6 +53,12 @@ function fromDatabase(pg: PgError): Problem | undefined {
   }
 }
 
+/** A database constraint or format error as a problem, for surfaces with their own error format (FHIR). */
+export function databaseProblem(err: unknown): Problem | undefined {
+  const pg = pgErrorOf(err);
+  return pg && fromDatabase(pg);
+}
+
 /** One JSON Pointer reference token (RFC 6901): `~` and `/` inside a property name must be escaped. */
 const pointerToken = (name: string) => name.replaceAll('~', '~0').replaceAll('/', '~1');
 

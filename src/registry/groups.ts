@@ -10,11 +10,12 @@ import type { Actor } from '../security/actor.js';
 import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
 import { insertIndividual } from './individuals.js';
 import type { Group, GroupInput, GroupPatch, Member, MemberInput } from './schemas.js';
+import { recordGroupVersion } from './record-versions.js';
 import { checkReadable, checkWritable } from './versioning.js';
 
 type Row = typeof groups.$inferSelect;
 
-function toGroup(row: Row, members: Member[]): Group {
+export function toGroup(row: Row, members: Member[]): Group {
   return {
     id: row.id,
     code: row.code,
@@ -30,7 +31,7 @@ function toGroup(row: Row, members: Member[]): Group {
 }
 
 /** Current members of each group; members located outside the reader's geographic scope are not shown. */
-async function membersOf(db: Db, actor: Actor, groupIds: string[]): Promise<Map<string, Member[]>> {
+export async function membersOf(db: Db, actor: Actor, groupIds: string[]): Promise<Map<string, Member[]>> {
   const byGroup = new Map<string, Member[]>(groupIds.map((id) => [id, []]));
   if (groupIds.length === 0) return byGroup;
   const rows = await db
@@ -114,6 +115,7 @@ export function createGroup(db: Db, actor: Actor, input: GroupInput): Promise<Gr
     for (const [i, member] of members.entries()) await addMemberRow(tx, actor, row!.id, member, `/members/${i}`);
     const created = toGroup(row!, (await membersOf(tx, actor, [row!.id])).get(row!.id)!);
     await appendAudit(tx, actor, { action: 'group.create', entityType: 'group', entityId: created.id, after: created });
+    await recordGroupVersion(tx, actor, created.id);
     return created;
   });
 }
@@ -156,6 +158,7 @@ function changeGroup(
       .returning();
     const after = toGroup(row!, (await membersOf(tx, actor, [id])).get(id)!);
     await appendAudit(tx, actor, { action, entityType: 'group', entityId: id, before, after });
+    await recordGroupVersion(tx, actor, id);
     return after;
   });
 }
@@ -170,6 +173,34 @@ export function updateGroup(db: Db, actor: Actor, id: string, expectedVersion: n
       locationId: patch.location_id,
       attributes: patch.attributes,
     };
+  });
+}
+
+/**
+ * Replaces a group's fields and its current members in one version (a FHIR update): members left out leave today,
+ * new ones join, and a changed role ends the old membership and starts a new one. Members outside the caller's
+ * geographic scope are neither seen nor touched.
+ */
+export function replaceGroup(db: Db, actor: Actor, id: string, expectedVersion: number | undefined, input: GroupInput) {
+  return changeGroup(db, actor, id, expectedVersion, 'group.replace', async (tx) => {
+    if (input.location_id !== undefined) await assertLocationInScope(tx, actor, input.location_id, '/location_id');
+    const members = input.members ?? [];
+    assertOneHead(members);
+    const current = (await membersOf(tx, actor, [id])).get(id)!;
+    const wanted = new Map(members.map((m) => [m.individual_id, m]));
+    const today = new Date().toISOString().slice(0, 10);
+    for (const member of current) {
+      if (wanted.get(member.individual_id)?.role === member.role) continue;
+      await tx
+        .update(groupMembers)
+        .set({ endDate: today })
+        .where(and(eq(groupMembers.groupId, id), eq(groupMembers.individualId, member.individual_id), isNull(groupMembers.endDate)));
+    }
+    for (const [i, member] of members.entries()) {
+      if (current.some((c) => c.individual_id === member.individual_id && c.role === member.role)) continue;
+      await addMemberRow(tx, actor, id, member, `/members/${i}`);
+    }
+    return { code: input.code, kind: input.kind ?? 'household', name: input.name ?? null, locationId: input.location_id ?? null };
   });
 }
 

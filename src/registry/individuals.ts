@@ -9,6 +9,7 @@ import { suspendBenefitsOfDeceased } from '../programmes/beneficiaries.js';
 import type { Actor } from '../security/actor.js';
 import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
 import type { Identifier, Individual, IndividualInput, IndividualPatch } from './schemas.js';
+import { recordGroupVersion, recordIndividualVersion } from './record-versions.js';
 import { checkReadable, checkWritable } from './versioning.js';
 
 type Row = typeof individuals.$inferSelect;
@@ -33,7 +34,8 @@ export function toIndividual(row: Row, ids: Identifier[]): Individual {
   };
 }
 
-async function identifiersOf(db: Db, individualIds: string[]): Promise<Map<string, Identifier[]>> {
+/** Identifiers of each individual, sorted by type then value (shared with the FHIR search). */
+export async function identifiersOf(db: Db, individualIds: string[]): Promise<Map<string, Identifier[]>> {
   const byIndividual = new Map<string, Identifier[]>(individualIds.map((id) => [id, []]));
   if (individualIds.length === 0) return byIndividual;
   const rows = await db
@@ -92,6 +94,7 @@ export async function insertIndividual(tx: Db, actor: Actor, input: IndividualIn
   await replaceIdentifiers(tx, row!.id, ids);
   const created = toIndividual(row!, ids);
   await appendAudit(tx, actor, { action: 'individual.create', entityType: 'individual', entityId: created.id, after: created });
+  await recordIndividualVersion(tx, actor, created);
   return created;
 }
 
@@ -144,6 +147,7 @@ export function updateIndividual(
     const after = toIndividual(row!, ids);
     await appendAudit(tx, actor, { action: 'individual.update', entityType: 'individual', entityId: id, before, after });
     if (!before.death_date && after.death_date) await suspendBenefitsOfDeceased(tx, actor, id, after.death_date);
+    await recordIndividualVersion(tx, actor, after);
     return after;
   });
 }
@@ -154,9 +158,10 @@ export function deleteIndividual(db: Db, actor: Actor, id: string, expectedVersi
     const current = await lockIndividual(tx, actor, id, expectedVersion);
     const before = toIndividual(current, (await identifiersOf(tx, [id])).get(id)!);
     const today = new Date().toISOString().slice(0, 10);
+    const deletedAt = new Date();
     await tx
       .update(individuals)
-      .set({ deletedAt: new Date(), version: current.version + 1, updatedAt: new Date() })
+      .set({ deletedAt, version: current.version + 1, updatedAt: deletedAt })
       .where(eq(individuals.id, id));
     const ended = await tx
       .update(groupMembers)
@@ -164,6 +169,7 @@ export function deleteIndividual(db: Db, actor: Actor, id: string, expectedVersi
       .where(and(eq(groupMembers.individualId, id), isNull(groupMembers.endDate)))
       .returning({ groupId: groupMembers.groupId });
     await appendAudit(tx, actor, { action: 'individual.delete', entityType: 'individual', entityId: id, before });
+    await recordIndividualVersion(tx, actor, { ...before, version: current.version + 1, updated_at: deletedAt.toISOString() }, deletedAt);
     // The households change too: their version moves on (so cached ETags go stale) and the change is audited.
     for (const { groupId } of ended) {
       await tx
@@ -176,6 +182,7 @@ export function deleteIndividual(db: Db, actor: Actor, id: string, expectedVersi
         entityId: groupId,
         after: { individual_id: id, end_date: today, reason: 'individual deleted' },
       });
+      await recordGroupVersion(tx, actor, groupId);
     }
   });
 }

@@ -13,7 +13,7 @@ import { checkReadable, checkWritable } from './versioning.js';
 
 type Row = typeof locations.$inferSelect;
 
-function toLocation(row: Row): Location {
+export function toLocation(row: Row): Location {
   return {
     id: row.id,
     code: row.code,

@@ -5,3 +5,4 @@ export * from './security.js';
 export * from './audit.js';
 export * from './programmes.js';
 export * from './dci.js';
+export * from './versions.js';

@@ -1,0 +1,190 @@
+import type { Group, Location, Patient, RelatedPerson, Resource } from '@medplum/fhirtypes';
+import { inArray, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { isUuid } from '../db/keyset.js';
+import { individuals } from '../db/schema/index.js';
+import { notFound } from '../errors.js';
+import { createGroup, getGroup, replaceGroup } from '../registry/groups.js';
+import { historyOf, versionOf, visibleMembers, type RecordVersion } from '../registry/history.js';
+import { createIndividual, getIndividual, updateIndividual } from '../registry/individuals.js';
+import { ancestryOf } from '../registry/location-ancestry.js';
+import { getLocation } from '../registry/locations.js';
+import { countRelationships, findRelationships, getRelationship, type Relationship } from '../registry/relationships.js';
+import type { Group as Household, Individual } from '../registry/schemas.js';
+import {
+  countGroups,
+  countIndividuals,
+  countLocations,
+  findGroups,
+  findIndividuals,
+  findLocations,
+  type Selection,
+} from '../registry/scoped-search.js';
+import type { Actor } from '../security/actor.js';
+import type { IdentifierSystems } from './identifier-systems.js';
+import { fromGroup, toGroup } from './mappers/group.js';
+import { toLocation } from './mappers/location.js';
+import { fromPatient, toPatient } from './mappers/patient.js';
+import { toRelatedPerson } from './mappers/related-person.js';
+import { badRequest } from './outcome.js';
+import { validateIncoming } from './validation.js';
+import { groupParameters } from './search/group.js';
+import { locationParameters } from './search/location.js';
+import type { SearchParameter } from './search/parameter.js';
+import { patientParameters } from './search/patient.js';
+import { relatedPersonParameters } from './search/related-person.js';
+
+/** One stored version, mapped; `deleted` when this version is the delete (its resource is the last state). */
+export interface Version<R extends Resource> {
+  resource: R;
+  deleted: boolean;
+}
+
+export interface Page<R extends Resource> {
+  resources: R[];
+  more: boolean;
+}
+
+/** What the FHIR routes need of one resource type; each delegates to the registry, never to SQL of its own. */
+export interface ResourceType<R extends Resource = Resource> {
+  type: R['resourceType'];
+  /** R4 TypeRestfulInteraction codes served for this type. */
+  interactions: readonly ('read' | 'vread' | 'update' | 'history-instance' | 'create' | 'search-type')[];
+  parameters: SearchParameter[];
+  /** `_include` values supported. */
+  includes: readonly string[];
+  read(db: Db, actor: Actor, id: string): Promise<R>;
+  search(db: Db, actor: Actor, selection: Selection): Promise<Page<R>>;
+  count(db: Db, actor: Actor, where: SQL[]): Promise<number>;
+  include(db: Db, actor: Actor, matches: R[], includes: string[]): Promise<Resource[]>;
+  /** Versions newest first (types with `history-instance`). */
+  history?(db: Db, actor: Actor, id: string): Promise<Version<R>[]>;
+  vread?(db: Db, actor: Actor, id: string, version: number): Promise<Version<R>>;
+  /** Validates the body against R4, maps it and creates the record (types with `create`). */
+  create?(db: Db, actor: Actor, body: unknown): Promise<R>;
+  /** Replaces the record with the body (types with `update`); `expectedVersion` from If-Match. */
+  update?(db: Db, actor: Actor, id: string, expectedVersion: number | undefined, body: unknown): Promise<R>;
+}
+
+/** Ids that are not uuids name nothing here: 404 without asking the database (which would refuse the cast). */
+function checkId(type: string, id: string) {
+  if (!isUuid(id)) throw notFound(type, id);
+  return id.toLowerCase();
+}
+
+async function relatedPeopleOf(db: Db, relations: Relationship[], systems: IdentifierSystems): Promise<RelatedPerson[]> {
+  const areas = await ancestryOf(db, relations.flatMap((r) => (r.person.location_id ? [r.person.location_id] : [])));
+  return relations.map((r) => toRelatedPerson(r, r.person.location_id ? (areas.get(r.person.location_id) ?? []) : [], systems));
+}
+
+async function patientsOf(db: Db, people: Individual[], systems: IdentifierSystems): Promise<Patient[]> {
+  const areas = await ancestryOf(db, people.flatMap((p) => (p.location_id ? [p.location_id] : [])));
+  return people.map((p) => toPatient(p, p.location_id ? (areas.get(p.location_id) ?? []) : [], systems));
+}
+
+/** An update names the record it replaces: the body's id must be the one in the URL (R4 §3.1.0.4). */
+function sameId(body: { id?: string }, id: string) {
+  if (body.id === undefined) throw badRequest('the resource must carry its id', ['id']);
+  if (body.id.toLowerCase() !== id) throw badRequest(`the resource id ${body.id} is not the id in the URL`, ['id']);
+}
+
+/** Stored versions carry the snapshot's own version and time, so meta matches what was served then. */
+const deletedFlag = <T>(v: RecordVersion<T>) => v.deleted_at !== null;
+
+export function resourceTypes(systems: IdentifierSystems) {
+  const patientVersions = async (db: Db, versions: RecordVersion<Individual>[]): Promise<Version<Patient>[]> => {
+    const resources = await patientsOf(db, versions.map((v) => v.snapshot), systems);
+    return versions.map((v, i) => ({ resource: resources[i]!, deleted: deletedFlag(v) }));
+  };
+  const groupVersions = (db: Db, actor: Actor, versions: RecordVersion<Household>[]): Promise<Version<Group>[]> =>
+    Promise.all(versions.map(async (v) => ({ resource: toGroup(await visibleMembers(db, actor, v.snapshot)), deleted: deletedFlag(v) })));
+
+  const patient: ResourceType<Patient> = {
+    type: 'Patient',
+    interactions: ['read', 'vread', 'update', 'history-instance', 'create', 'search-type'],
+    parameters: patientParameters(systems),
+    includes: [],
+    read: async (db, actor, id) => (await patientsOf(db, [await getIndividual(db, actor, checkId('Patient', id))], systems))[0]!,
+    search: async (db, actor, selection) => {
+      const found = await findIndividuals(db, actor, selection);
+      return { resources: await patientsOf(db, found.items, systems), more: found.more };
+    },
+    count: countIndividuals,
+    include: async () => [],
+    history: async (db, actor, id) => patientVersions(db, await historyOf(db, actor, 'individual', checkId('Patient', id))),
+    vread: async (db, actor, id, version) =>
+      (await patientVersions(db, [await versionOf(db, actor, 'individual', checkId('Patient', id), version)]))[0]!,
+    create: async (db, actor, body) => {
+      const input = fromPatient(validateIncoming<Patient>(body, 'Patient'), systems);
+      return (await patientsOf(db, [await createIndividual(db, actor, input)], systems))[0]!;
+    },
+    update: async (db, actor, id, expectedVersion, body) => {
+      const resource = validateIncoming<Patient>(body, 'Patient');
+      const key = checkId('Patient', id);
+      sameId(resource, key);
+      const updated = await updateIndividual(db, actor, key, expectedVersion, fromPatient(resource, systems));
+      return (await patientsOf(db, [updated], systems))[0]!;
+    },
+  };
+
+  const group: ResourceType<Group> = {
+    type: 'Group',
+    interactions: ['read', 'vread', 'update', 'history-instance', 'create', 'search-type'],
+    parameters: groupParameters(),
+    includes: ['Group:member', 'Group:member:Patient'],
+    read: async (db, actor, id) => toGroup(await getGroup(db, actor, checkId('Group', id))),
+    search: async (db, actor, selection) => {
+      const found = await findGroups(db, actor, selection);
+      return { resources: found.items.map(toGroup), more: found.more };
+    },
+    count: countGroups,
+    /** The members of the groups on the page, each once, as the actor may see them (scope applies to them too). */
+    include: async (db, actor, matches, includes) => {
+      if (includes.length === 0) return [];
+      const ids = [...new Set(matches.flatMap((g) => (g.member ?? []).map((m) => m.entity.reference!.slice('Patient/'.length))))];
+      if (ids.length === 0) return [];
+      const found = await findIndividuals(db, actor, { where: [inArray(individuals.id, ids)], limit: ids.length });
+      return patientsOf(db, found.items, systems);
+    },
+    history: async (db, actor, id) => groupVersions(db, actor, await historyOf(db, actor, 'group', checkId('Group', id))),
+    vread: async (db, actor, id, version) =>
+      (await groupVersions(db, actor, [await versionOf(db, actor, 'group', checkId('Group', id), version)]))[0]!,
+    create: async (db, actor, body) => toGroup(await createGroup(db, actor, fromGroup(validateIncoming<Group>(body, 'Group')))),
+    update: async (db, actor, id, expectedVersion, body) => {
+      const resource = validateIncoming<Group>(body, 'Group');
+      const key = checkId('Group', id);
+      sameId(resource, key);
+      return toGroup(await replaceGroup(db, actor, key, expectedVersion, fromGroup(resource)));
+    },
+  };
+
+  const location: ResourceType<Location> = {
+    type: 'Location',
+    interactions: ['read', 'search-type'],
+    parameters: locationParameters(),
+    includes: [],
+    read: async (db, actor, id) => toLocation(await getLocation(db, actor, checkId('Location', id))),
+    search: async (db, actor, selection) => {
+      const found = await findLocations(db, actor, selection);
+      return { resources: found.items.map(toLocation), more: found.more };
+    },
+    count: countLocations,
+    include: async () => [],
+  };
+
+  const relatedPerson: ResourceType<RelatedPerson> = {
+    type: 'RelatedPerson',
+    interactions: ['read', 'search-type'],
+    parameters: relatedPersonParameters(),
+    includes: [],
+    read: async (db, actor, id) => (await relatedPeopleOf(db, [await getRelationship(db, actor, checkId('RelatedPerson', id))], systems))[0]!,
+    search: async (db, actor, selection) => {
+      const found = await findRelationships(db, actor, selection);
+      return { resources: await relatedPeopleOf(db, found.items, systems), more: found.more };
+    },
+    count: countRelationships,
+    include: async () => [],
+  };
+
+  return [patient, group, relatedPerson, location] as ResourceType[];
+}

@@ -1,0 +1,84 @@
+import { and, desc, eq, inArray } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { groups, individuals, recordVersions } from '../db/schema/index.js';
+import { notFound } from '../errors.js';
+import type { Actor } from '../security/actor.js';
+import { withinScope } from '../security/geo-scope.js';
+import type { Group, Individual } from './schemas.js';
+
+export interface RecordVersion<T> {
+  version: number;
+  at: string;
+  actor: string;
+  /** Set on the version that deleted the record. */
+  deleted_at: string | null;
+  snapshot: T;
+}
+
+const TABLES = {
+  individual: { table: individuals, location: individuals.locationId, id: individuals.id },
+  group: { table: groups, location: groups.locationId, id: groups.id },
+} as const;
+
+type EntityType = keyof typeof TABLES;
+type SnapshotOf<E extends EntityType> = E extends 'individual' ? Individual : Group;
+
+/** The record must exist and be in the actor's geographic scope (deleted records keep their history). */
+async function assertVisible(db: Db, actor: Actor, entityType: EntityType, id: string) {
+  const { table, location, id: idColumn } = TABLES[entityType];
+  const [row] = await db.select({ id: idColumn }).from(table).where(and(eq(idColumn, id), withinScope(actor, location)));
+  if (!row) throw notFound(entityType, id);
+}
+
+function toVersion<T>(row: typeof recordVersions.$inferSelect): RecordVersion<T> {
+  return {
+    version: row.version,
+    at: row.at.toISOString(),
+    actor: row.actor,
+    deleted_at: row.deletedAt?.toISOString() ?? null,
+    snapshot: row.snapshot as T,
+  };
+}
+
+/** Every stored version of a record, newest first. */
+export async function historyOf<E extends EntityType>(db: Db, actor: Actor, entityType: E, id: string): Promise<RecordVersion<SnapshotOf<E>>[]> {
+  await assertVisible(db, actor, entityType, id);
+  const rows = await db
+    .select()
+    .from(recordVersions)
+    .where(and(eq(recordVersions.entityType, entityType), eq(recordVersions.entityId, id)))
+    .orderBy(desc(recordVersions.version));
+  return rows.map((r) => toVersion<SnapshotOf<E>>(r));
+}
+
+/** One version of a record: 404 when the record or that version does not exist. */
+export async function versionOf<E extends EntityType>(
+  db: Db,
+  actor: Actor,
+  entityType: E,
+  id: string,
+  version: number,
+): Promise<RecordVersion<SnapshotOf<E>>> {
+  await assertVisible(db, actor, entityType, id);
+  const [row] = await db
+    .select()
+    .from(recordVersions)
+    .where(and(eq(recordVersions.entityType, entityType), eq(recordVersions.entityId, id), eq(recordVersions.version, version)));
+  if (!row) throw notFound(`version ${version} of ${entityType}`, id);
+  return toVersion<SnapshotOf<E>>(row);
+}
+
+/**
+ * Members of a stored group version that the actor may see: those located inside its geographic scope, as for
+ * the current members (deleted people included, since the version predates their deletion).
+ */
+export async function visibleMembers(db: Db, actor: Actor, group: Group): Promise<Group> {
+  const scope = withinScope(actor, individuals.locationId);
+  if (scope === undefined || group.members.length === 0) return group;
+  const rows = await db
+    .select({ id: individuals.id })
+    .from(individuals)
+    .where(and(inArray(individuals.id, group.members.map((m) => m.individual_id)), scope));
+  const visible = new Set(rows.map((r) => r.id));
+  return { ...group, members: group.members.filter((m) => visible.has(m.individual_id)) };
+}

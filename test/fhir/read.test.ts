@@ -1,0 +1,106 @@
+import type { Group, Location, Patient } from '@medplum/fhirtypes';
+import t from 'tap';
+import { testHub } from '../helpers/hub.js';
+import { expectFhir, expectOutcome, fhirGet, seedRegistry } from '../helpers/fhir.js';
+
+const NIN_SYSTEM = 'https://id.example.gov/nin';
+const hub = await testHub(t, { HUB_FHIR_IDENTIFIER_SYSTEMS: `NIN=${NIN_SYSTEM}` });
+const reg = await seedRegistry(hub);
+
+t.test('Patient: identifiers with their systems, name, gender, dates, address from the location tree, telecom', async (t) => {
+  const res = await fhirGet(hub, `/fhir/Patient/${reg.people.jean}`);
+  const jean = expectFhir<Patient>(t, res, 200, 'Patient read');
+  t.equal(res.headers.etag, 'W/"1"', 'weak ETag of the version');
+  t.ok(res.headers['last-modified'], 'Last-Modified');
+  t.match(jean, {
+    resourceType: 'Patient',
+    id: reg.people.jean,
+    meta: { versionId: '1', profile: ['https://convergence-hub.org/fhir/StructureDefinition/hub-patient'] },
+    gender: 'male',
+    birthDate: '1980-02-01',
+    name: [{ use: 'official', family: 'Ndayishimiye', given: ['Jean'] }],
+    telecom: [{ system: 'phone', value: '+25779000001' }],
+  });
+  t.same(jean.identifier?.map((i) => [i.system, i.value]), [[NIN_SYSTEM, 'N-1']], 'configured system for NIN');
+  t.same(jean.address, [
+    { use: 'home', type: 'physical', text: 'Rohero, Mukaza, Bujumbura', city: 'Rohero', district: 'Mukaza', state: 'Bujumbura' },
+  ]);
+  t.notOk('deceasedDateTime' in jean);
+
+  const eric = expectFhir<Patient>(t, await fhirGet(hub, `/fhir/Patient/${reg.people.eric}`), 200);
+  t.same(
+    eric.identifier?.map((i) => [i.system, i.value]),
+    [['https://convergence-hub.org/fhir/sid/birth-reg-no', 'B-1']],
+    'an identifier type with no configured system gets the hub default',
+  );
+  const marie = expectFhir<Patient>(t, await fhirGet(hub, `/fhir/Patient/${reg.people.marie}`), 200);
+  t.same(marie.name?.[0]?.given, ['Marie', 'Claire'], 'middle name is a second given name');
+  t.same(marie.telecom, [{ system: 'email', value: 'marie@example.org' }]);
+  const aline = expectFhir<Patient>(t, await fhirGet(hub, `/fhir/Patient/${reg.people.aline}`), 200);
+  t.equal(aline.deceasedDateTime, '2020-03-01');
+  t.same(aline.address?.[0], { use: 'home', type: 'physical', text: 'Gitega', state: 'Gitega' });
+});
+
+t.test('Group: a household with members, periods and roles', async (t) => {
+  const res = await fhirGet(hub, `/fhir/Group/${reg.groups.hhA.id}`);
+  const group = expectFhir<Group>(t, res, 200, 'Group read');
+  t.equal(res.headers.etag, 'W/"1"');
+  t.match(group, {
+    type: 'person',
+    actual: true,
+    quantity: 3,
+    name: 'Ndayishimiye household',
+    identifier: [{ system: 'https://convergence-hub.org/fhir/sid/household-code', value: 'HH-A' }],
+    code: { coding: [{ system: 'https://convergence-hub.org/fhir/CodeSystem/group-kind', code: 'household' }] },
+    extension: [{ url: 'https://convergence-hub.org/fhir/StructureDefinition/group-location', valueReference: { reference: `Location/${reg.locations.rohero.id}` } }],
+  });
+  const roleOf = (ref: string) =>
+    group.member!.find((m) => m.entity.reference === ref)!.extension!.find((e) => e.url.endsWith('/household-role'))!
+      .valueCodeableConcept!.coding![0]!.code;
+  t.equal(roleOf(`Patient/${reg.people.jean}`), 'head');
+  t.equal(roleOf(`Patient/${reg.people.marie}`), 'spouse');
+  t.equal(roleOf(`Patient/${reg.people.eric}`), 'child');
+  t.same(group.member!.find((m) => m.entity.reference === `Patient/${reg.people.jean}`)!.period, { start: '2005-01-01' });
+  t.ok(group.member!.every((m) => m.inactive === false));
+});
+
+t.test('Location: admin areas with partOf', async (t) => {
+  const rohero = expectFhir<Location>(t, await fhirGet(hub, `/fhir/Location/${reg.locations.rohero.id}`), 200);
+  t.match(rohero, {
+    name: 'Rohero',
+    mode: 'instance',
+    status: 'active',
+    type: [{ text: 'colline' }],
+    partOf: { reference: `Location/${reg.locations.mukaza.id}` },
+    identifier: [{ system: 'https://convergence-hub.org/fhir/sid/location-code', value: 'Q-RO' }],
+  });
+  const root = expectFhir<Location>(t, await fhirGet(hub, `/fhir/Location/${reg.locations.bujumbura.id}`), 200);
+  t.notOk('partOf' in root, 'a province is part of nothing');
+});
+
+t.test('not found, deleted and malformed ids', async (t) => {
+  expectOutcome(t, await fhirGet(hub, '/fhir/Patient/00000000-0000-4000-8000-000000000000'), 404, 'not-found');
+  expectOutcome(t, await fhirGet(hub, '/fhir/Patient/not-a-uuid'), 404, 'not-found');
+  expectOutcome(t, await fhirGet(hub, '/fhir/Group/00000000-0000-4000-8000-000000000000'), 404, 'not-found');
+  expectOutcome(t, await fhirGet(hub, '/fhir/Location/x'), 404, 'not-found');
+  const del = await hub.request({ method: 'DELETE', url: `/api/v1/individuals/${reg.people.paul}` });
+  t.equal(del.statusCode, 204);
+  expectOutcome(t, await fhirGet(hub, `/fhir/Patient/${reg.people.paul}`), 410, 'deleted', 'deleted Patient');
+  const hhB = expectFhir<Group>(t, await fhirGet(hub, `/fhir/Group/${reg.groups.hhB.id}`), 200);
+  t.equal(hhB.quantity, 1, 'a deleted person is no longer a member');
+  t.equal(hhB.meta?.versionId, '2', 'and the household version moved on');
+});
+
+t.test('tokens and scopes: 401 and 403 as OperationOutcomes', async (t) => {
+  const none = await fhirGet(hub, `/fhir/Patient/${reg.people.jean}`, { token: null });
+  expectOutcome(t, none, 401, 'login', 'no token');
+  t.match(none.headers['www-authenticate'], /^Bearer/);
+  expectOutcome(t, await fhirGet(hub, `/fhir/Patient/${reg.people.jean}`, { token: 'not.a.jwt' }), 401, 'login', 'bad token');
+  const registryOnly = await hub.client(['registry:read']);
+  const wrong = await fhirGet(hub, `/fhir/Patient/${reg.people.jean}`, { token: registryOnly.token });
+  expectOutcome(t, wrong, 403, 'forbidden', 'registry:read only');
+  t.match(wrong.headers['www-authenticate'], /insufficient_scope/);
+  const fhirReader = await hub.client(['fhir:read']);
+  t.equal((await fhirGet(hub, `/fhir/Patient/${reg.people.jean}`, { token: fhirReader.token })).statusCode, 200, 'fhir:read reads');
+  t.equal((await fhirGet(hub, '/fhir/Group', { token: fhirReader.token })).statusCode, 200, 'fhir:read searches');
+});
