@@ -3,6 +3,7 @@ import { verifyAuditChain } from './audit/log.js';
 import { clientsCommand, UsageError } from './cli/clients.js';
 import { print, withDatabase } from './cli/database.js';
 import { printOpenApi } from './cli/openapi.js';
+import { seedCommand } from './cli/seed.js';
 import { serve } from './cli/serve.js';
 import { ConfigError, loadConfig } from './config.js';
 import { HubError } from './errors.js';
@@ -16,6 +17,8 @@ const USAGE = `usage: hub <command>
   clients create --name NAME --scopes "SCOPE …" [--jwks FILE] [--location CODE] [--client-id ID] [--json]
   keys rotate                   make a new signing key (the old one stays published until its tokens expire)
   audit verify                  check the audit hash chain; exit 1 at the first broken link
+  seed --individuals N [--seed S] [--csv DIR]
+                                synthetic registry (households, people, locations) into the database or as CSV
   openapi                       print the OpenAPI document`;
 
 async function run(argv: string[]): Promise<number> {
@@ -47,6 +50,9 @@ async function run(argv: string[]): Promise<number> {
         const result = await new KeyStore(database.db, keyStoreOptions(config)).rotate(systemActor('system:cli'));
         print(JSON.stringify(result));
       });
+      return 0;
+    case 'seed':
+      await seedCommand(config, args);
       return 0;
     case 'audit': {
       if (args[0] !== 'verify') throw new UsageError('usage: hub audit verify');
