@@ -1,6 +1,6 @@
 /**
- * A one-line progress bar on stderr when it is a terminal (redrawn at most every 200 ms), silent otherwise, so
- * piped output and logs stay clean.
+ * Progress on stderr: a bar redrawn in place (at most every 200 ms) on a terminal; otherwise one plain line per
+ * update (callers update once per committed batch), which a log or a supervising script can follow.
  */
 export class Progress {
   private last = 0;
@@ -13,7 +13,11 @@ export class Progress {
   ) {}
 
   update(done: number) {
-    if (!this.tty || Date.now() - this.last < 200) return;
+    if (!this.tty) {
+      process.stderr.write(`${this.label}: ${done} rows\n`);
+      return;
+    }
+    if (Date.now() - this.last < 200) return;
     this.last = Date.now();
     const seconds = (Date.now() - this.started) / 1000;
     const rate = Math.round(done / Math.max(seconds, 0.001));
