@@ -106,8 +106,11 @@ export async function runImport(database: Database, actor: Actor, options: Impor
     }
   };
 
+  // The next batch is parsed while the previous one merges (at most one in flight), so parsing and the database
+  // work side by side; memory holds two batches at most.
   const consume = async (flush: (rows: StagedRow[]) => Promise<void>) => {
     let batch: StagedRow[] = [];
+    let inFlight: Promise<void> | undefined;
     for await (const record of readRecords(options.file, options.format, (columns) => (header = columns))) {
       summary.read++;
       if ('error' in record) {
@@ -143,11 +146,15 @@ export async function runImport(database: Database, actor: Actor, options: Impor
       }
       batch.push({ line: record.line, row: converted.row });
       if (batch.length >= batchSize) {
-        await flush(batch);
+        await inFlight;
+        const read = summary.read;
+        inFlight = flush(batch).then(() => options.onProgress?.(read));
+        // Awaited before the next flush; this only keeps a failure from being reported as unhandled meanwhile.
+        inFlight.catch(() => {});
         batch = [];
-        options.onProgress?.(summary.read);
       }
     }
+    await inFlight;
     if (batch.length > 0) await flush(batch);
     options.onProgress?.(summary.read);
   };
