@@ -227,6 +227,9 @@ export async function mergeBatch(tx: BulkTransaction, type: ImportType, rows: St
     columns.map(([n]) => n),
     rows.map(({ line, row }) => copyLine([line, randomUUID(), ...plan.columns.map(([n]) => row[n] as never)])),
   );
+  // Without statistics the planner takes the staging table for a big one and hash-joins it against whole
+  // registry tables (a full scan per batch); with them it looks each row up through the indexes.
+  await tx.db.execute(sql.raw(`ANALYZE ${STAGE}`));
   const issues: RowIssue[] = [];
   for (const query of plan.rejects(present)) issues.push(...(await queryRows<RowIssue>(tx.db, query)));
   if (issues.length > 0) {
