@@ -5,7 +5,7 @@ import type { BulkTransaction, Database } from '../../db/client.js';
 import type { Actor } from '../../security/actor.js';
 import { convertRecord, type ImportType, type Row } from './fields.js';
 import { identityMapping, type Mapping } from './mapping.js';
-import { mergeBatch, type RowIssue, type StagedRow } from './merge.js';
+import { mergeBatch, refreshStatistics, type RowIssue, type StagedRow } from './merge.js';
 import { readRecords, type SourceFormat } from './source.js';
 
 export interface ImportOptions {
@@ -88,7 +88,12 @@ export async function runImport(database: Database, actor: Actor, options: Impor
   const seen = new Map<string, number>();
   const heads = new Map<string, number>();
 
+  let analyzeAt = batchSize;
   const merge = async (tx: BulkTransaction, rows: StagedRow[]) => {
+    if (summary.inserted >= analyzeAt) {
+      await refreshStatistics(tx.db, type);
+      analyzeAt *= 2;
+    }
     const result = await mergeBatch(tx, type, rows, present);
     for (const issue of result.issues) report(issue);
     const accepted = rows.length - new Set(result.issues.map((i) => i.line)).size;
@@ -159,6 +164,7 @@ export async function runImport(database: Database, actor: Actor, options: Impor
     options.onProgress?.(summary.read);
   };
 
+  await refreshStatistics(database.db, type);
   if (!options.dryRun && !options.allOrNothing) {
     await consume((rows) => database.bulk((tx) => merge(tx, rows)));
     return summary;
