@@ -2,7 +2,9 @@ import { DatabaseInUseError } from './db/lock.js';
 import { verifyAuditChain } from './audit/log.js';
 import { clientsCommand, UsageError } from './cli/clients.js';
 import { print, withDatabase } from './cli/database.js';
+import { importCommand } from './cli/import.js';
 import { printOpenApi } from './cli/openapi.js';
+import { seedCommand } from './cli/seed.js';
 import { serve } from './cli/serve.js';
 import { ConfigError, loadConfig } from './config.js';
 import { HubError } from './errors.js';
@@ -16,6 +18,11 @@ const USAGE = `usage: hub <command>
   clients create --name NAME --scopes "SCOPE …" [--jwks FILE] [--location CODE] [--client-id ID] [--json]
   keys rotate                   make a new signing key (the old one stays published until its tokens expire)
   audit verify                  check the audit hash chain; exit 1 at the first broken link
+  import FILE --type locations|individuals|households|members [--mapping FILE] [--dry-run] [--all-or-nothing]
+         [--errors report.csv] [--batch-size N] [--json]
+                                CSV or NDJSON into the registry (upsert); refused rows reported with their line
+  seed --individuals N [--seed S] [--csv DIR]
+                                synthetic registry (households, people, locations) into the database or as CSV
   openapi                       print the OpenAPI document`;
 
 async function run(argv: string[]): Promise<number> {
@@ -47,6 +54,11 @@ async function run(argv: string[]): Promise<number> {
         const result = await new KeyStore(database.db, keyStoreOptions(config)).rotate(systemActor('system:cli'));
         print(JSON.stringify(result));
       });
+      return 0;
+    case 'import':
+      return importCommand(config, args);
+    case 'seed':
+      await seedCommand(config, args);
       return 0;
     case 'audit': {
       if (args[0] !== 'verify') throw new UsageError('usage: hub audit verify');

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch';
@@ -20,9 +22,18 @@ export type Schema = typeof schema;
 /** One Drizzle type over both drivers; a transaction is also a Db. */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 
+/** A transaction that can also stream rows in with COPY (bulk loads: seed, import). */
+export interface BulkTransaction {
+  db: Db;
+  /** Runs `COPY table (cols) FROM STDIN` (text format) with the given lines as its data. */
+  copyIn(table: string, columns: readonly string[], lines: readonly string[]): Promise<void>;
+}
+
 export interface Database {
   db: Db;
   kind: 'pglite' | 'postgres';
+  /** One transaction on one connection, with COPY; both drivers have their own COPY path, hidden here. */
+  bulk<T>(run: (tx: BulkTransaction) => Promise<T>): Promise<T>;
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -31,6 +42,23 @@ export interface Database {
 const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
 /** Serialises migrations when several hub instances start against one PostgreSQL at once. */
 const MIGRATION_LOCK = 7_244_001;
+
+/** Table and column names come from our code, never from input; quoting keeps reserved words safe. */
+const copyStatement = (table: string, columns: readonly string[], source: string) =>
+  `COPY "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) FROM ${source}`;
+
+/** One CopyData message per line costs a syscall each; about 1 MB per write keeps COPY at network speed. */
+function* chunked(lines: readonly string[]): Generator<string> {
+  let chunk = '';
+  for (const line of lines) {
+    chunk += line;
+    if (chunk.length >= 1 << 20) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
 
 export type DatabaseTarget = { url: string } | { dataDir: string } | { memory: true };
 
@@ -51,6 +79,17 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   return {
     db,
     kind: 'pglite',
+    // PGlite has no STDIN: COPY reads the data from a Blob attached to the query as /dev/blob.
+    bulk: (run) =>
+      client.transaction((ptx) =>
+        run({
+          db: drizzlePglite(ptx as unknown as PGlite, { schema }) as unknown as Db,
+          copyIn: async (table, columns, lines) => {
+            if (lines.length === 0) return;
+            await ptx.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob(lines as string[]) });
+          },
+        }),
+      ),
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder }),
     ping: async () => {
       await client.query('SELECT 1');
@@ -80,6 +119,18 @@ async function openPostgres(url: string): Promise<Database> {
   return {
     db,
     kind: 'postgres',
+    bulk: (run) =>
+      client.begin((ptx) =>
+        run({
+          // Drizzle reads the driver's type options from the client; a transaction handle does not carry them.
+          db: drizzlePostgres(Object.assign(ptx, { options: client.options }) as unknown as postgres.Sql, { schema }) as unknown as Db,
+          copyIn: async (table, columns, lines) => {
+            if (lines.length === 0) return;
+            const writable = await ptx.unsafe(copyStatement(table, columns, 'STDIN')).writable();
+            await pipeline(Readable.from(chunked(lines)), writable);
+          },
+        }),
+      ) as Promise<never>,
     migrate: async () => {
       const single = postgres(url, { max: 1, onnotice: () => {} });
       try {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.js';
 import type { Db } from '../db/client.js';
 import { decodeCursor, isUuid, toPage, type Page } from '../db/keyset.js';
@@ -11,6 +11,7 @@ import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
 import { insertIndividual } from './individuals.js';
 import type { Group, GroupInput, GroupPatch, Member, MemberInput } from './schemas.js';
 import { recordGroupVersion } from './record-versions.js';
+import { attributeConditions } from './search.js';
 import { checkReadable, checkWritable } from './versioning.js';
 
 type Row = typeof groups.$inferSelect;
@@ -261,17 +262,11 @@ export interface GroupFilters {
   kind?: string;
   code?: string;
   member_id?: string;
+  attr?: string[];
 }
 
-export async function listGroups(
-  db: Db,
-  actor: Actor,
-  filters: GroupFilters,
-  limit: number,
-  cursor: string | undefined,
-): Promise<Page<Group>> {
+function searchConditions(db: Db, actor: Actor, filters: GroupFilters): (SQL | undefined)[] {
   const conditions: (SQL | undefined)[] = [isNull(groups.deletedAt), withinScope(actor, groups.locationId)];
-  if (cursor !== undefined) conditions.push(gt(groups.id, decodeCursor(cursor, isUuid)));
   if (filters.location_id) conditions.push(inSubtree(groups.locationId, filters.location_id));
   if (filters.kind) conditions.push(eq(groups.kind, filters.kind));
   if (filters.code) conditions.push(eq(groups.code, filters.code));
@@ -286,16 +281,38 @@ export async function listGroups(
       ),
     );
   }
-  const rows = await db
+  conditions.push(...attributeConditions(groups.attributes, filters.attr));
+  return conditions;
+}
+
+/** The query a list page runs; exported so tests can EXPLAIN exactly what the API executes. */
+export function groupSearchQuery(db: Db, actor: Actor, filters: GroupFilters, limit: number, cursor: string | undefined) {
+  const conditions = searchConditions(db, actor, filters);
+  if (cursor !== undefined) conditions.push(gt(groups.id, decodeCursor(cursor, isUuid)));
+  return db
     .select()
     .from(groups)
     .where(and(...conditions))
     .orderBy(asc(groups.id))
     .limit(limit + 1);
+}
+
+export async function listGroups(
+  db: Db,
+  actor: Actor,
+  filters: GroupFilters,
+  limit: number,
+  cursor: string | undefined,
+  withTotal = false,
+): Promise<Page<Group> & { total?: number }> {
+  const rows = await groupSearchQuery(db, actor, filters, limit, cursor);
   const members = await membersOf(db, actor, rows.slice(0, limit).map((r) => r.id));
-  return toPage(
+  const page = toPage(
     rows.map((r) => toGroup(r, members.get(r.id) ?? [])),
     limit,
     (g) => g.id,
   );
+  if (!withTotal) return page;
+  const [counted] = await db.select({ total: count() }).from(groups).where(and(...searchConditions(db, actor, filters)));
+  return { ...page, total: counted?.total ?? 0 };
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, gte, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.js';
 import type { Db } from '../db/client.js';
 import { decodeCursor, isUuid, toPage, type Page } from '../db/keyset.js';
@@ -10,6 +10,7 @@ import type { Actor } from '../security/actor.js';
 import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
 import type { Identifier, Individual, IndividualInput, IndividualPatch } from './schemas.js';
 import { recordGroupVersion, recordIndividualVersion } from './record-versions.js';
+import { attributeConditions, birthDatesForAge, fuzzyName, sameName } from './search.js';
 import { checkReadable, checkWritable } from './versioning.js';
 
 type Row = typeof individuals.$inferSelect;
@@ -194,28 +195,30 @@ export interface IndividualFilters {
   identifier_value?: string;
   given_name?: string;
   family_name?: string;
+  name?: string;
   birth_date_from?: string;
   birth_date_to?: string;
+  age_min?: number;
+  age_max?: number;
   group_id?: string;
+  attr?: string[];
 }
 
-export async function listIndividuals(
-  db: Db,
-  actor: Actor,
-  filters: IndividualFilters,
-  limit: number,
-  cursor: string | undefined,
-): Promise<Page<Individual>> {
+/** The WHERE conditions of a search, without the cursor (so a count uses the same ones). */
+function searchConditions(db: Db, actor: Actor, filters: IndividualFilters): (SQL | undefined)[] {
   const conditions: (SQL | undefined)[] = [isNull(individuals.deletedAt), withinScope(actor, individuals.locationId)];
-  if (cursor !== undefined) conditions.push(gt(individuals.id, decodeCursor(cursor, isUuid)));
   if (filters.location_id) {
     conditions.push(inSubtree(individuals.locationId, filters.location_id));
   }
   if (filters.sex) conditions.push(eq(individuals.sex, filters.sex));
-  if (filters.given_name) conditions.push(sql`lower(${individuals.givenName}) = lower(${filters.given_name})`);
-  if (filters.family_name) conditions.push(sql`lower(${individuals.familyName}) = lower(${filters.family_name})`);
+  if (filters.given_name) conditions.push(sameName(individuals.givenName, filters.given_name));
+  if (filters.family_name) conditions.push(sameName(individuals.familyName, filters.family_name));
+  if (filters.name) conditions.push(fuzzyName(individuals.givenName, individuals.familyName, filters.name));
   if (filters.birth_date_from) conditions.push(gte(individuals.birthDate, filters.birth_date_from));
   if (filters.birth_date_to) conditions.push(lte(individuals.birthDate, filters.birth_date_to));
+  const ages = birthDatesForAge(filters.age_min, filters.age_max);
+  if (ages.from) conditions.push(gte(individuals.birthDate, ages.from));
+  if (ages.to) conditions.push(lte(individuals.birthDate, ages.to));
   if (filters.identifier_type || filters.identifier_value) {
     const idConditions = [
       filters.identifier_type ? eq(identifiers.type, filters.identifier_type) : undefined,
@@ -236,18 +239,40 @@ export async function listIndividuals(
       ),
     );
   }
-  const rows = await db
+  conditions.push(...attributeConditions(individuals.attributes, filters.attr));
+  return conditions;
+}
+
+/** The query a list page runs; exported so tests can EXPLAIN exactly what the API executes. */
+export function searchQuery(db: Db, actor: Actor, filters: IndividualFilters, limit: number, cursor: string | undefined) {
+  const conditions = searchConditions(db, actor, filters);
+  if (cursor !== undefined) conditions.push(gt(individuals.id, decodeCursor(cursor, isUuid)));
+  return db
     .select()
     .from(individuals)
     .where(and(...conditions))
     .orderBy(asc(individuals.id))
     .limit(limit + 1);
+}
+
+export async function listIndividuals(
+  db: Db,
+  actor: Actor,
+  filters: IndividualFilters,
+  limit: number,
+  cursor: string | undefined,
+  withTotal = false,
+): Promise<Page<Individual> & { total?: number }> {
+  const rows = await searchQuery(db, actor, filters, limit, cursor);
   const ids = await identifiersOf(db, rows.slice(0, limit).map((r) => r.id));
-  return toPage(
+  const page = toPage(
     rows.map((r) => toIndividual(r, ids.get(r.id) ?? [])),
     limit,
     (i) => i.id,
   );
+  if (!withTotal) return page;
+  const [counted] = await db.select({ total: count() }).from(individuals).where(and(...searchConditions(db, actor, filters)));
+  return { ...page, total: counted?.total ?? 0 };
 }
 
 function sortIdentifiers(list: Identifier[]): Identifier[] {

@@ -52,6 +52,25 @@ export async function freshDatabase(t: Teardown): Promise<Database> {
   return database;
 }
 
+/**
+ * Environment for a CLI child process on a fresh database: a new database on the TEST_DATABASE_URL server
+ * (dropped at teardown), or an embedded one in a temporary HUB_DATA_DIR.
+ */
+export async function freshDatabaseEnv(t: Teardown): Promise<Record<string, string>> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) return { HUB_DATA_DIR: tempDir(t) };
+  const name = `hub_test_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  t.teardown(async () => {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  });
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { DATABASE_URL: url.toString(), HUB_DATA_DIR: tempDir(t) };
+}
+
 export function tempDir(t: Teardown): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-test-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

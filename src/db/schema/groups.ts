@@ -16,7 +16,10 @@ export const groups = pgTable(
     attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
     ...versioned(),
   },
-  (t) => [index('groups_location_idx').on(t.locationId)],
+  (t) => [
+    index('groups_location_idx').on(t.locationId),
+    index('groups_attributes_gin').using('gin', sql`${t.attributes} jsonb_path_ops`),
+  ],
 );
 
 /** Membership over time: ending a membership sets end_date; history is kept. */

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { date, index, jsonb, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { id, versioned } from './columns.js';
 import { locations } from './locations.js';
@@ -18,7 +19,16 @@ export const individuals = pgTable(
     attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
     ...versioned(),
   },
-  (t) => [index('individuals_location_idx').on(t.locationId)],
+  // Search indexes (see src/registry/search.ts): names through hub_normalise (migration 0003) for exact and fuzzy
+  // (trigram) matches, birth dates for age ranges, attributes for equality (@>) tests.
+  (t) => [
+    index('individuals_location_idx').on(t.locationId),
+    index('individuals_family_given_idx').on(sql`hub_normalise(${t.familyName})`, sql`hub_normalise(${t.givenName})`),
+    index('individuals_given_idx').on(sql`hub_normalise(${t.givenName})`),
+    index('individuals_name_trgm').using('gin', sql`hub_normalise(${t.givenName} || ' ' || ${t.familyName}) gin_trgm_ops`),
+    index('individuals_birth_date_idx').on(t.birthDate),
+    index('individuals_attributes_gin').using('gin', sql`${t.attributes} jsonb_path_ops`),
+  ],
 );
 
 /** National ID, birth registration number, phone-as-ID …: one value per type across the registry. */
@@ -34,6 +44,8 @@ export const identifiers = pgTable(
   },
   (t) => [
     unique('identifiers_type_value_key').on(t.type, t.value),
+    // Lookup by value alone ("any identifier"): the unique key leads with the type and cannot serve it.
+    index('identifiers_value_idx').on(t.value),
     index('identifiers_individual_idx').on(t.individualId),
   ],
 );

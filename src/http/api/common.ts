@@ -1,4 +1,5 @@
 import { Type, type TProperties, type TSchema } from '@sinclair/typebox';
+import { ATTRIBUTE_FILTER_PATTERN } from '../../registry/search.js';
 
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
@@ -10,10 +11,29 @@ export const PageQuery = {
   cursor: Type.Optional(Type.String({ description: 'Opaque: the next_cursor of the previous page.' })),
 };
 
+/** Search parameters shared by the individual and group lists. */
+export const SearchQuery = {
+  attr: Type.Optional(
+    Type.Array(Type.String({ pattern: ATTRIBUTE_FILTER_PATTERN }), {
+      maxItems: 10,
+      description: 'Attribute comparison key:op:value, op one of eq, ne, gt, gte, lt, lte (e.g. rooms:gte:3); repeat for several.',
+    }),
+  ),
+  count: Type.Boolean({ default: false, description: 'Add `total`, the number of matches over all pages.' }),
+};
+
 export const pageOf = <T extends TSchema>(item: T) =>
   Type.Object({
     items: Type.Array(item),
     next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Null on the last page.' }),
+  });
+
+/** A search page: `total` (matches over all pages) only when the query asked for `count=true`. */
+export const countedPageOf = <T extends TSchema>(item: T) =>
+  Type.Object({
+    items: Type.Array(item),
+    next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Null on the last page.' }),
+    total: Type.Optional(Type.Integer({ description: 'Number of matches over all pages; present with count=true.' })),
   });
 
 export const Problem = Type.Object(

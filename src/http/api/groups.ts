@@ -4,7 +4,7 @@ import type { Db } from '../../db/client.js';
 import { addMember, createGroup, deleteGroup, endMembership, getGroup, listGroups, updateGroup } from '../../registry/groups.js';
 import { Group, GroupInput, GroupPatch, IsoDate, MemberInput, Uuid } from '../../registry/schemas.js';
 import { expectedVersion, withEtag } from '../concurrency.js';
-import { errorResponses, IdParams, IfMatchHeader, pageOf, PageQuery, Query } from './common.js';
+import { countedPageOf, errorResponses, IdParams, IfMatchHeader, PageQuery, Query, SearchQuery } from './common.js';
 
 const tags = ['groups'];
 
@@ -14,6 +14,7 @@ const ListQuery = Query({
   kind: Type.Optional(Type.String()),
   code: Type.Optional(Type.String()),
   member_id: Type.Optional(Uuid),
+  ...SearchQuery,
 });
 
 export const groupRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
@@ -40,11 +41,17 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
     '/groups',
     {
       config: { scope: 'registry:read' },
-      schema: { tags, summary: 'List groups (keyset pagination)', querystring: ListQuery, response: { 200: pageOf(Group), ...errorResponses(400) } },
+      schema: {
+        tags,
+        summary: 'Search groups (keyset pagination)',
+        description: 'All filters combine with AND. Results are in id order; `count=true` adds the total.',
+        querystring: ListQuery,
+        response: { 200: countedPageOf(Group), ...errorResponses(400) },
+      },
     },
     async (request) => {
-      const { limit, cursor, ...filters } = request.query;
-      return listGroups(db, request.actor, filters, limit, cursor);
+      const { limit, cursor, count, ...filters } = request.query;
+      return listGroups(db, request.actor, filters, limit, cursor, count);
     },
   );
 

@@ -10,7 +10,7 @@ import {
 } from '../../registry/individuals.js';
 import { Individual, IndividualInput, IndividualPatch, IsoDate, Sex, Uuid } from '../../registry/schemas.js';
 import { expectedVersion, withEtag } from '../concurrency.js';
-import { errorResponses, IdParams, IfMatchHeader, pageOf, PageQuery, Query } from './common.js';
+import { countedPageOf, errorResponses, IdParams, IfMatchHeader, PageQuery, Query, SearchQuery } from './common.js';
 
 const tags = ['individuals'];
 
@@ -19,12 +19,18 @@ const ListQuery = Query({
   location_id: Type.Optional(Uuid),
   sex: Type.Optional(Sex),
   identifier_type: Type.Optional(Type.String()),
-  identifier_value: Type.Optional(Type.String()),
-  given_name: Type.Optional(Type.String({ description: 'Exact, case-insensitive.' })),
-  family_name: Type.Optional(Type.String({ description: 'Exact, case-insensitive.' })),
+  identifier_value: Type.Optional(Type.String({ description: 'Alone: matches an identifier of any type.' })),
+  given_name: Type.Optional(Type.String({ description: 'Exact, ignoring case and accents.' })),
+  family_name: Type.Optional(Type.String({ description: 'Exact, ignoring case and accents.' })),
+  name: Type.Optional(
+    Type.String({ minLength: 2, maxLength: 200, description: 'Fuzzy full-name search (trigram word similarity), ignoring case and accents.' }),
+  ),
   birth_date_from: Type.Optional(IsoDate),
   birth_date_to: Type.Optional(IsoDate),
+  age_min: Type.Optional(Type.Integer({ minimum: 0, maximum: 150, description: 'Age in whole years today, at least.' })),
+  age_max: Type.Optional(Type.Integer({ minimum: 0, maximum: 150, description: 'Age in whole years today, at most.' })),
   group_id: Type.Optional(Uuid),
+  ...SearchQuery,
 });
 
 export const individualRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
@@ -52,14 +58,15 @@ export const individualRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (ap
       config: { scope: 'registry:read' },
       schema: {
         tags,
-        summary: 'List individuals (keyset pagination)',
+        summary: 'Search individuals (keyset pagination)',
+        description: 'All filters combine with AND. Results are in id order; `count=true` adds the total.',
         querystring: ListQuery,
-        response: { 200: pageOf(Individual), ...errorResponses(400) },
+        response: { 200: countedPageOf(Individual), ...errorResponses(400) },
       },
     },
     async (request) => {
-      const { limit, cursor, ...filters } = request.query;
-      return listIndividuals(db, request.actor, filters, limit, cursor);
+      const { limit, cursor, count, ...filters } = request.query;
+      return listIndividuals(db, request.actor, filters, limit, cursor, count);
     },
   );
 

@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { appendAudit } from '../../audit/log.js';
+import type { BulkTransaction, Database } from '../../db/client.js';
+import type { Actor } from '../../security/actor.js';
+import { convertRecord, type ImportType, type Row } from './fields.js';
+import { identityMapping, type Mapping } from './mapping.js';
+import { mergeBatch, refreshStatistics, type RowIssue, type StagedRow } from './merge.js';
+import { readRecords, type SourceFormat } from './source.js';
+
+export interface ImportOptions {
+  file: string;
+  type: ImportType;
+  format: SourceFormat;
+  /** Without one, the file's columns must be the canonical field names. */
+  mapping?: Mapping;
+  /** Run everything, report what would happen, then roll it all back. */
+  dryRun?: boolean;
+  /** One transaction for the whole file, rolled back when any row is refused. */
+  allOrNothing?: boolean;
+  batchSize?: number;
+  onIssue?: (issue: RowIssue) => void;
+  /** Called after each batch is merged (committed, unless dry-run or all-or-nothing). */
+  onProgress?: (read: number) => void;
+}
+
+export interface ImportSummary {
+  id: string;
+  type: ImportType;
+  file: string;
+  read: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+  batches: number;
+  /** False after a dry run, or an all-or-nothing import with refused rows: nothing was written. */
+  committed: boolean;
+}
+
+class RollBack extends Error {}
+
+/** The key each type is upserted by: a second row with the same key in one file is refused, not merged. */
+const keyOf: Record<ImportType, (row: Row) => string> = {
+  locations: (r) => String(r.code),
+  individuals: (r) => `${r.identifier_type}\u0000${r.identifier_value}`,
+  households: (r) => String(r.household_code),
+  members: (r) => `${r.household_code}\u0000${r.identifier_type}\u0000${r.identifier_value}`,
+};
+
+const keyColumn: Record<ImportType, string> = {
+  locations: 'code',
+  individuals: 'identifier_value',
+  households: 'household_code',
+  members: 'identifier_value',
+};
+
+/**
+ * Streams a file through the mapping and validation into batches merged by `mergeBatch`. Each batch is its own
+ * transaction (with one audit entry when it changed something), so a killed import leaves whole batches and a
+ * re-run completes it. Bad rows are reported one by one through `onIssue` and the good ones kept — unless
+ * `allOrNothing`. Memory stays flat except for the keys already seen (to refuse duplicates within the file).
+ */
+export async function runImport(database: Database, actor: Actor, options: ImportOptions): Promise<ImportSummary> {
+  const { type } = options;
+  const batchSize = options.batchSize ?? 10_000;
+  const summary: ImportSummary = {
+    id: randomUUID(),
+    type,
+    file: path.basename(options.file),
+    read: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    rejected: 0,
+    batches: 0,
+    committed: !options.dryRun,
+  };
+  const rejectedLines = new Set<number>();
+  const report = (issue: RowIssue) => {
+    if (!rejectedLines.has(issue.line)) summary.rejected++;
+    rejectedLines.add(issue.line);
+    options.onIssue?.(issue);
+  };
+  let header: string[] = [];
+  let mapping = options.mapping;
+  const present = new Set<string>();
+  const seen = new Map<string, number>();
+  const heads = new Map<string, number>();
+
+  let analyzeAt = batchSize;
+  const merge = async (tx: BulkTransaction, rows: StagedRow[]) => {
+    if (summary.inserted >= analyzeAt) {
+      await refreshStatistics(tx.db, type);
+      analyzeAt *= 2;
+    }
+    const result = await mergeBatch(tx, type, rows, present);
+    for (const issue of result.issues) report(issue);
+    const accepted = rows.length - new Set(result.issues.map((i) => i.line)).size;
+    summary.inserted += result.inserted;
+    summary.updated += result.updated;
+    summary.unchanged += accepted - result.inserted - result.updated;
+    summary.batches++;
+    if (result.inserted + result.updated > 0) {
+      await appendAudit(tx.db, actor, {
+        action: `import.${type}`,
+        entityType: 'import',
+        entityId: summary.id,
+        after: { file: summary.file, batch: summary.batches, first_line: rows[0]!.line, last_line: rows.at(-1)!.line, inserted: result.inserted, updated: result.updated },
+      });
+    }
+  };
+
+  // The next batch is parsed while the previous one merges (at most one in flight), so parsing and the database
+  // work side by side; memory holds two batches at most.
+  const consume = async (flush: (rows: StagedRow[]) => Promise<void>) => {
+    let batch: StagedRow[] = [];
+    let inFlight: Promise<void> | undefined;
+    for await (const record of readRecords(options.file, options.format, (columns) => (header = columns))) {
+      summary.read++;
+      if ('error' in record) {
+        report({ line: record.line, reason: record.error, ...(record.column ? { column: record.column } : {}) });
+        continue;
+      }
+      if (!mapping) mapping = identityMapping(type, header);
+      if (present.size === 0) {
+        for (const rule of mapping.columns.values()) if (rule.field) present.add(rule.field);
+        if ([...mapping.columns.values()].some((r) => r.attribute)) present.add('attributes');
+        for (const name of Object.keys(mapping.constants)) present.add(name);
+      }
+      const converted = convertRecord(type, mapping, record.values);
+      if ('issues' in converted) {
+        for (const issue of converted.issues) report({ line: record.line, ...issue });
+        continue;
+      }
+      const key = keyOf[type](converted.row);
+      const first = seen.get(key);
+      if (first !== undefined) {
+        report({ line: record.line, column: keyColumn[type], reason: `duplicate of line ${first}` });
+        continue;
+      }
+      seen.set(key, record.line);
+      if (type === 'members' && converted.row.role === 'head') {
+        const household = String(converted.row.household_code);
+        const other = heads.get(household);
+        if (other !== undefined) {
+          report({ line: record.line, column: 'role', reason: `household ${household} already has a head on line ${other}` });
+          continue;
+        }
+        heads.set(household, record.line);
+      }
+      batch.push({ line: record.line, row: converted.row });
+      if (batch.length >= batchSize) {
+        await inFlight;
+        const read = summary.read;
+        inFlight = flush(batch).then(() => options.onProgress?.(read));
+        // Awaited before the next flush; this only keeps a failure from being reported as unhandled meanwhile.
+        inFlight.catch(() => {});
+        batch = [];
+      }
+    }
+    await inFlight;
+    if (batch.length > 0) await flush(batch);
+    options.onProgress?.(summary.read);
+  };
+
+  await refreshStatistics(database.db, type);
+  if (!options.dryRun && !options.allOrNothing) {
+    await consume((rows) => database.bulk((tx) => merge(tx, rows)));
+    return summary;
+  }
+  try {
+    await database.bulk(async (tx) => {
+      await consume((rows) => merge(tx, rows));
+      if (options.dryRun || summary.rejected > 0) throw new RollBack();
+    });
+  } catch (err) {
+    if (!(err instanceof RollBack)) throw err;
+    summary.committed = false;
+  }
+  return summary;
+}
