@@ -15,12 +15,18 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from './schema/index.js';
 import { acquireDirectoryLock } from './lock.js';
+import { asPgValue } from './pg-value.js';
 
 export type Schema = typeof schema;
 /** One Drizzle type over both drivers; a transaction is also a Db. */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 
-export interface Database {
+/** Plain SQL with $1… placeholders, for libraries that bring their own SQL (pg-boss); several statements when no values. */
+export interface SqlExecutor {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+export interface Database extends SqlExecutor {
   db: Db;
   kind: 'pglite' | 'postgres';
   migrate(): Promise<void>;
@@ -51,6 +57,11 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   return {
     db,
     kind: 'pglite',
+    executeSql: async (text, values = []) => {
+      if (values.length > 0) return { rows: (await client.query(text, values)).rows };
+      const results = await client.exec(text);
+      return { rows: results[results.length - 1]?.rows ?? [] };
+    },
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder }),
     ping: async () => {
       await client.query('SELECT 1');
@@ -80,6 +91,16 @@ async function openPostgres(url: string): Promise<Database> {
   return {
     db,
     kind: 'postgres',
+    executeSql: async (text, values = []) => {
+      if (values.length > 0) return { rows: [...(await client.unsafe(text, values.map(asPgValue) as never[]))] };
+      // Scripts without values may hold their own BEGIN/COMMIT, which postgres.js allows only on a reserved connection.
+      const connection = await client.reserve();
+      try {
+        return { rows: [...(await connection.unsafe(text))] };
+      } finally {
+        connection.release();
+      }
+    },
     migrate: async () => {
       const single = postgres(url, { max: 1, onnotice: () => {} });
       try {
