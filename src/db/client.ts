@@ -17,6 +17,7 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from './schema/index.js';
 import { acquireDirectoryLock } from './lock.js';
+import { asPgValue } from './pg-value.js';
 
 export type Schema = typeof schema;
 /** One Drizzle type over both drivers; a transaction is also a Db. */
@@ -29,7 +30,12 @@ export interface BulkTransaction {
   copyIn(table: string, columns: readonly string[], lines: readonly string[]): Promise<void>;
 }
 
-export interface Database {
+/** Plain SQL with $1… placeholders, for libraries that bring their own SQL (pg-boss); several statements when no values. */
+export interface SqlExecutor {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+export interface Database extends SqlExecutor {
   db: Db;
   kind: 'pglite' | 'postgres';
   /** One transaction on one connection, with COPY; both drivers have their own COPY path, hidden here. */
@@ -90,6 +96,11 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
           },
         }),
       ),
+    executeSql: async (text, values = []) => {
+      if (values.length > 0) return { rows: (await client.query(text, values)).rows };
+      const results = await client.exec(text);
+      return { rows: results[results.length - 1]?.rows ?? [] };
+    },
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder }),
     ping: async () => {
       await client.query('SELECT 1');
@@ -131,6 +142,16 @@ async function openPostgres(url: string): Promise<Database> {
           },
         }),
       ) as Promise<never>,
+    executeSql: async (text, values = []) => {
+      if (values.length > 0) return { rows: [...(await client.unsafe(text, values.map(asPgValue) as never[]))] };
+      // Scripts without values may hold their own BEGIN/COMMIT, which postgres.js allows only on a reserved connection.
+      const connection = await client.reserve();
+      try {
+        return { rows: [...(await connection.unsafe(text))] };
+      } finally {
+        connection.release();
+      }
+    },
     migrate: async () => {
       const single = postgres(url, { max: 1, onnotice: () => {} });
       try {

@@ -1,0 +1,83 @@
+import PgBoss from 'pg-boss';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Database, Db } from '../db/client.js';
+import { transactionExecutor } from '../db/sql-executor.js';
+
+/** A durable queue: its jobs survive restarts, failed ones are retried with backoff, then parked in `<name>.dead`. */
+export interface QueueDefinition {
+  name: string;
+  /** Attempts after the first one. */
+  retryLimit: number;
+  /** Seconds before the first retry; doubled at each further one (exponential backoff with jitter). */
+  retryDelaySeconds: number;
+  /** A job running longer than this is considered crashed and retried. */
+  expireInSeconds: number;
+}
+
+export interface SendOptions {
+  /** Enqueue inside this transaction: the job exists if and only if the transaction commits. */
+  tx?: Db;
+  startAfterSeconds?: number;
+}
+
+export type JobHandler<T> = (data: T, job: { id: string; retryCount: number }) => Promise<void>;
+
+type Logger = Pick<FastifyBaseLogger, 'error' | 'warn'>;
+
+export const deadLetterOf = (queue: string) => `${queue}.dead`;
+
+/**
+ * pg-boss over the hub's own database connection (PGlite or postgres.js): one database, one set of credentials,
+ * and jobs can be enqueued in the same transaction as the change that causes them.
+ */
+export class JobQueue {
+  private constructor(
+    private readonly boss: PgBoss,
+    private readonly queues: Map<string, QueueDefinition>,
+  ) {}
+
+  static async start(database: Database, definitions: QueueDefinition[], log: Logger): Promise<JobQueue> {
+    const boss = new PgBoss({ db: database, schema: 'pgboss', supervise: true, schedule: false });
+    boss.on('error', (err) => log.error({ err }, 'job queue error'));
+    await boss.start();
+    for (const queue of definitions) {
+      await boss.createQueue(deadLetterOf(queue.name), { name: deadLetterOf(queue.name), retentionDays: 30 });
+      await boss.createQueue(queue.name, {
+        name: queue.name,
+        retryLimit: queue.retryLimit,
+        retryDelay: queue.retryDelaySeconds,
+        retryBackoff: true,
+        expireInSeconds: queue.expireInSeconds,
+        deadLetter: deadLetterOf(queue.name),
+      });
+    }
+    return new JobQueue(boss, new Map(definitions.map((q) => [q.name, q])));
+  }
+
+  /** Answers the new job's id. */
+  async send(queue: string, data: object, options: SendOptions = {}): Promise<string> {
+    if (!this.queues.has(queue)) throw new Error(`unknown queue ${queue}`);
+    const id = await this.boss.send(queue, data, {
+      ...(options.tx ? { db: transactionExecutor(options.tx) } : {}),
+      ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+    });
+    if (id === null) throw new Error(`queue ${queue} refused the job`);
+    return id;
+  }
+
+  /** Runs `handler` for each job of the queue; a throw fails the attempt (retried, then dead-lettered). */
+  async work<T extends object>(queue: string, handler: JobHandler<T>, pollingIntervalSeconds = 1): Promise<void> {
+    await this.boss.work<T>(queue, { pollingIntervalSeconds, includeMetadata: true }, async (jobs) => {
+      for (const job of jobs) await handler(job.data, { id: job.id, retryCount: job.retryCount });
+    });
+  }
+
+  async deadJobs(queue: string): Promise<number> {
+    return this.boss.getQueueSize(deadLetterOf(queue));
+  }
+
+  /** Stops fetching, waits for running handlers, then returns; the database stays open. */
+  async stop(): Promise<void> {
+    await this.boss.stop({ graceful: true, wait: true, close: false });
+  }
+}
