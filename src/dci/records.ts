@@ -1,5 +1,7 @@
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import type { Actor } from '../security/actor.js';
+import { withinScope } from '../security/geo-scope.js';
 import { groupMembers, groups, identifiers, individuals, locations } from '../db/schema/index.js';
 
 /** JSON-LD context of the spec's Social Registry records. */
@@ -85,15 +87,28 @@ export async function personRecords(db: Db, ids: string[]): Promise<Json[]> {
 /**
  * Group records (households) for these ids, in order: identifier (the household code), type, place, size, head and
  * current members, with configured custom attributes (poverty_score …) at the top level as the spec's Group has them.
+ * Members located outside the partner's geographic scope are left out, as the admin API does.
  */
-export async function groupRecords(db: Db, ids: string[], topLevel: Record<string, { key: string }>): Promise<Json[]> {
+export async function groupRecords(
+  db: Db,
+  actor: Actor,
+  ids: string[],
+  topLevel: Record<string, { key: string }>,
+): Promise<Json[]> {
   if (ids.length === 0) return [];
   const rows = await db.select().from(groups).where(inArray(groups.id, ids));
   const members = await db
     .select({ groupId: groupMembers.groupId, individualId: groupMembers.individualId, role: groupMembers.role, startDate: groupMembers.startDate })
     .from(groupMembers)
     .innerJoin(individuals, eq(individuals.id, groupMembers.individualId))
-    .where(and(inArray(groupMembers.groupId, ids), isNull(groupMembers.endDate), isNull(individuals.deletedAt)))
+    .where(
+      and(
+        inArray(groupMembers.groupId, ids),
+        isNull(groupMembers.endDate),
+        isNull(individuals.deletedAt),
+        withinScope(actor, individuals.locationId),
+      ),
+    )
     .orderBy(asc(groupMembers.startDate), asc(groupMembers.individualId));
   const [people, places] = await Promise.all([
     peopleById(db, [...new Set(members.map((m) => m.individualId))]),

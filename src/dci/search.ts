@@ -96,6 +96,6 @@ export async function runSearch(db: Db, actor: Actor, criteria: SearchCriteria, 
     .limit(page.size)
     .offset((page.number - 1) * page.size);
   const ids = rows.map((r) => r.id);
-  const records = entity === 'Group' ? await groupRecords(db, ids, config.attributes) : await personRecords(db, ids);
+  const records = entity === 'Group' ? await groupRecords(db, actor, ids, config.attributes) : await personRecords(db, ids);
   return { entity, records, pagination: { page_size: page.size, page_number: page.number, total_count: total } };
 }

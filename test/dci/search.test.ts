@@ -231,7 +231,7 @@ t.test('sync search: query types, entities, sort, pagination and batches, answer
 
 t.test('too many records, and the geographic scope of the partner', async (t) => {
   const hub = await testHub(t, { DCI_MAX_RECORDS: '3' });
-  const { locations } = await seedRegistry(hub);
+  const { locations, groups } = await seedRegistry(hub);
   const partner = await registerPartner(hub);
   const everyone = { query_type: 'expression', query: { value: { expression: { query: { age: { $gte: 0 } } } } } };
   const content = {
@@ -258,4 +258,19 @@ t.test('too many records, and the geographic scope of the partner', async (t) =>
   const [outside, inside] = scoped.json().message.search_response;
   t.same(outside.data.reg_records, [], 'a person outside the scope is not found');
   t.same(inside.data.reg_records.map((g: any) => g.group_identifier[0].identifier_value), ['HH-N1'], 'only households inside the scope');
+
+  // A member located outside the partner's area joins a household inside it: the household is found, that member is not shown.
+  const outsider = (await hub.request({ method: 'GET', url: '/api/v1/individuals?identifier_value=TEST-001' })).json().items[0];
+  const joined = await hub.request({ method: 'POST', url: `/api/v1/groups/${groups.hhN1}/members`, payload: { role: 'other_relative', individual_id: outsider.id } });
+  t.equal(joined.statusCode, 201, joined.body);
+  const again = await send(hub, north, SEARCH, {
+    header: header(north, { total_count: 1 }),
+    message: searchMessage([
+      searchItem({ query_type: 'expression', response_entity: 'Group', query: { value: { expression: { query: { group_size: { $gte: 0 } } } } } }),
+    ]),
+  });
+  t.equal(schemaErrors('sync-search.response.json', again.json()), '');
+  const [household] = again.json().message.search_response[0].data.reg_records;
+  t.equal(household.member_list.length, 1, 'the member outside the scope is left out');
+  t.notMatch(JSON.stringify(household), /TEST-001/, 'nothing of that person is disclosed');
 });
