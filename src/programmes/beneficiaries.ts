@@ -206,6 +206,26 @@ export function setStatusWhere(
   });
 }
 
+/**
+ * Deaths recorded in bulk (an import): the active benefits of those of `people` (a subquery of individual ids) who
+ * are now recorded as deceased are suspended, each with its own death as the reason, as a death recorded through
+ * the API does. Already suspended benefits are left alone, so re-running the same import changes nothing.
+ */
+export async function suspendBenefitsOfDeceasedAmong(tx: Db, actor: Actor, people: SQL): Promise<number> {
+  const deaths = await queryRows<{ id: string; death_date: string }>(
+    tx,
+    sql`SELECT i.id, i.death_date::text AS death_date FROM individuals i
+        WHERE i.id IN ${people} AND i.death_date IS NOT NULL
+          AND EXISTS (SELECT 1 FROM beneficiaries b WHERE b.subject_id = i.id AND b.status = 'ACTIVE')`,
+  );
+  let suspended = 0;
+  for (const date of new Set(deaths.map((d) => d.death_date))) {
+    const ids = deaths.filter((d) => d.death_date === date).map((d) => d.id);
+    suspended += (await changeBeneficiaryStatus(tx, actor, sql`b.subject_id IN ${ids}`, 'SUSPENDED', `deceased on ${date}`)).length;
+  }
+  return suspended;
+}
+
 /** A person recorded as deceased: their benefits in every programme are suspended, with the death as the reason. */
 export function suspendBenefitsOfDeceased(tx: Db, actor: Actor, individualId: string, deathDate: string) {
   return changeBeneficiaryStatus(tx, actor, sql`b.subject_id = ${individualId}`, 'SUSPENDED', `deceased on ${deathDate}`);

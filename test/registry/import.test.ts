@@ -208,3 +208,35 @@ t.test('NDJSON, households and members with their own refusals', async (t) => {
   t.same(group.attributes, { rooms: 2 }, 'the API reads imported records');
   t.same(group.members.map((m: { role: string; given_name: string }) => `${m.role} ${m.given_name}`).sort(), ['head Aimé', 'spouse Agnès']);
 });
+
+t.test('a death recorded by an import suspends active benefits, once, with the death as the reason', async (t) => {
+  const admin = (options: Parameters<typeof hub.request>[0]) => hub.request(options);
+  t.equal((await admin({ method: 'POST', url: '/api/v1/attribute-definitions', payload: { subject: 'individual', name: 'pension_test', type: 'boolean' } })).statusCode, 201);
+  const people = write('pensioners.csv', 'identifier_type,identifier_value,given_name,family_name,attributes\nNIN,PEN-1,Old,Timer,"{""pension_test"":true}"\nNIN,PEN-2,Also,Old,"{""pension_test"":true}"\n');
+  t.same((await importFile(people, 'individuals')).issues, []);
+  const programme = await admin({
+    method: 'POST',
+    url: '/api/v1/programmes',
+    payload: { code: 'IMPORT-PENSION', subject: 'individual', status: 'active', eligibility: 'pension_test' },
+  });
+  const enrolled = await admin({ method: 'POST', url: `/api/v1/programmes/${programme.json().id}/enrolment`, payload: { activate: true } });
+  t.equal(enrolled.json().enrolled, 2);
+
+  const deaths = write('deaths.csv', 'identifier_type,identifier_value,given_name,family_name,death_date\nNIN,PEN-1,Old,Timer,2026-03-01\n');
+  t.same((await importFile(deaths, 'individuals')).issues, []);
+  const list = (await admin({ method: 'GET', url: `/api/v1/programmes/${programme.json().id}/beneficiaries` })).json().items;
+  const statuses = Object.fromEntries(
+    await Promise.all(
+      list.map(async (b: { id: string; subject_id: string; status: string; reason: string }) => {
+        const person = (await admin({ method: 'GET', url: `/api/v1/individuals/${b.subject_id}` })).json();
+        return [person.identifiers[0].value, [b.status, b.reason]];
+      }),
+    ),
+  );
+  t.same(statuses['PEN-1'], ['SUSPENDED', 'deceased on 2026-03-01'], 'the person the import recorded as dead');
+  t.equal(statuses['PEN-2']![0], 'ACTIVE', 'the living one keeps the benefit');
+
+  const historyBefore = await count('beneficiary_events');
+  await importFile(deaths, 'individuals');
+  t.equal(await count('beneficiary_events'), historyBefore, 're-running the import changes nothing');
+});

@@ -37,6 +37,11 @@ interface Plan {
 
 const STAGE = 'import_stage';
 
+/** The registry ids of the people in the batch just merged (a subquery; valid until the batch's transaction ends). */
+export const stagedIndividuals = sql.raw(
+  `(SELECT d.individual_id FROM ${STAGE} s JOIN identifiers d ON d.type = s.identifier_type AND d.value = s.identifier_value)`,
+);
+
 /** `t.col = excluded.col` for each field the file has; other fields keep their stored value. */
 function updates(present: Set<string>, columns: Record<string, string>) {
   const names = Object.entries(columns).filter(([field]) => present.has(field)).map(([, column]) => column);

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { appendAudit } from '../../audit/log.js';
 import type { BulkTransaction, Database } from '../../db/client.js';
+import { suspendBenefitsOfDeceasedAmong } from '../../programmes/beneficiaries.js';
 import type { Actor } from '../../security/actor.js';
 import { convertRecord, type ImportType, type Row } from './fields.js';
 import { identityMapping, type Mapping } from './mapping.js';
-import { mergeBatch, refreshStatistics, type RowIssue, type StagedRow } from './merge.js';
+import { mergeBatch, refreshStatistics, stagedIndividuals, type RowIssue, type StagedRow } from './merge.js';
 import { readRecords, type SourceFormat } from './source.js';
 
 export interface ImportOptions {
@@ -95,6 +96,9 @@ export async function runImport(database: Database, actor: Actor, options: Impor
       analyzeAt *= 2;
     }
     const result = await mergeBatch(tx, type, rows, present);
+    if (type === 'individuals' && present.has('death_date')) {
+      await suspendBenefitsOfDeceasedAmong(tx.db, actor, stagedIndividuals);
+    }
     for (const issue of result.issues) report(issue);
     const accepted = rows.length - new Set(result.issues.map((i) => i.line)).size;
     summary.inserted += result.inserted;
