@@ -2,7 +2,8 @@ import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import type { Actor } from '../security/actor.js';
 import { withinScope } from '../security/geo-scope.js';
-import { groupMembers, groups, identifiers, individuals, locations } from '../db/schema/index.js';
+import { groupMembers, groups, individuals, locations } from '../db/schema/index.js';
+import { identifiersOf } from '../registry/individuals.js';
 
 /** JSON-LD context of the spec's Social Registry records. */
 const CONTEXT = {
@@ -54,18 +55,6 @@ function person(row: PersonRow, ids: { type: string; value: string }[], place: P
     last_updated: row.updatedAt.toISOString(),
     ...(Object.keys(row.attributes).length > 0 ? { additional_attributes: attributeList(row.attributes) } : {}),
   };
-}
-
-async function identifiersOf(db: Db, personIds: string[]) {
-  const byPerson = new Map<string, { type: string; value: string }[]>(personIds.map((id) => [id, []]));
-  if (personIds.length === 0) return byPerson;
-  const rows = await db
-    .select({ individualId: identifiers.individualId, type: identifiers.type, value: identifiers.value })
-    .from(identifiers)
-    .where(inArray(identifiers.individualId, personIds))
-    .orderBy(asc(identifiers.type), asc(identifiers.value));
-  for (const r of rows) byPerson.get(r.individualId)?.push({ type: r.type, value: r.value });
-  return byPerson;
 }
 
 async function peopleById(db: Db, ids: string[]): Promise<Map<string, Json>> {

@@ -1,7 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { IsoDate, Uuid } from '../registry/schemas.js';
+import { IsoDate, Nullable, Uuid } from '../registry/schemas.js';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([Type.Null(), schema]);
 const Subject = Type.Union([Type.Literal('individual'), Type.Literal('group')], {
   description: 'individual: people are enrolled; group: households are.',
 });

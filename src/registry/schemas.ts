@@ -9,7 +9,7 @@ const Timestamp = Type.String({ format: 'date-time' });
  * Null comes first: Fastify's Ajv coerces types, and with the string branch first it turns a JSON null into ""
  * (so `"middle_name": null` was stored as an empty string) before the null branch is ever tried.
  */
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([Type.Null(), schema]);
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([Type.Null(), schema]);
 
 /** additionalProperties: false makes the name pattern a rule; patternProperties alone lets any other name through. */
 export const Attributes = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), Type.Unknown(), {

@@ -1,21 +1,11 @@
 import { sql } from 'drizzle-orm';
 import t, { type Test } from 'tap';
 import { digest } from '../../src/audit/digest.js';
-import { appendAudit, verifyAuditChain } from '../../src/audit/log.js';
+import { appendAudit, verifyAuditChain, type AuditRecord } from '../../src/audit/log.js';
 import { queryRows } from '../../src/db/query-rows.js';
 import { testHub, type TestHub } from '../helpers/hub.js';
 
-interface Entry {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  entity_type: string;
-  entity_id: string;
-  before_digest: string | null;
-  after_digest: string | null;
-  hash: string;
-}
+type Entry = AuditRecord;
 
 const TRIGGER = 'audit_log_no_update_delete';
 
