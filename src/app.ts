@@ -5,7 +5,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
-import { dciSocialRegistryRoutes } from './dci/routes.js';
+import { callbackQueue, callbackWorker } from './dci/callbacks.js';
+import { PROCESS_QUEUE, processWorker, type DciContext } from './dci/exchange.js';
+import { startNotifyDispatcher } from './dci/notify.js';
+import { dciHandlers, dciSocialRegistryRoutes } from './dci/routes.js';
+import { JobQueue } from './jobs/queue.js';
 import { auditRoutes } from './http/api/audit.js';
 import { clientRoutes } from './http/api/clients.js';
 import { Problem } from './http/api/common.js';
@@ -28,6 +32,8 @@ export interface AppOptions {
   database: Database;
   /** A pino logger for requests; none (silent) when omitted, as in tests. */
   logger?: FastifyBaseLogger;
+  /** Work the job queues and dispatch notifications (default); off for a process that only needs the routes. */
+  workers?: boolean;
 }
 
 /** Incoming X-Request-Id is kept when it looks like an id; otherwise a fresh one is made. */
@@ -52,7 +58,7 @@ export const loggerOptions = (config: Config): LoggerOptions => ({
 });
 
 /** Builds the HTTP application over an open (and migrated) database. No side effects beyond the instance. */
-export async function buildApp({ config, database, logger }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logger, workers = true }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
@@ -99,7 +105,23 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
     },
     { prefix: '/api/v1' },
   );
-  await app.register(dciSocialRegistryRoutes, { prefix: '/dci/sr', db, keys, config: config.dci });
+  const jobs = await JobQueue.start(database, [callbackQueue(config.dci.callbacks), PROCESS_QUEUE], app.log);
+  const dci: DciContext = { db, keys, config: config.dci, jobs };
+  if (workers) {
+    await jobs.workAll([callbackWorker(db, keys, config.dci.callbacks), processWorker(dci, Object.values(dciHandlers(dci)))]);
+    let dispatcher: { stop(): Promise<void> } | undefined;
+    app.addHook('onReady', async () => {
+      dispatcher = startNotifyDispatcher(dci, {
+        intervalMs: config.dci.notifyIntervalMs,
+        batchSize: 500,
+        onError: (err) => app.log.error({ err }, 'notify dispatch failed; retrying at the next interval'),
+      });
+    });
+    app.addHook('onClose', async () => dispatcher?.stop());
+  }
+  // Registered after the dispatcher's, so it runs after it: nothing enqueues once the queue stops.
+  app.addHook('onClose', async () => jobs.stop());
+  await app.register(dciSocialRegistryRoutes, { prefix: '/dci/sr', ...dci });
   await app.register(fhirRoutes, { prefix: FHIR_PREFIX, db, config });
   return app;
 }

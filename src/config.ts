@@ -41,6 +41,10 @@ export interface DciConfig {
   maxBatch: number;
   /** Query attribute names (as partners use them) → custom attributes of individuals and groups. */
   attributes: Record<string, DciCustomAttribute>;
+  /** Delivery of asynchronous answers and notifications to partners. */
+  callbacks: { retries: number; retryDelaySeconds: number; timeoutMs: number };
+  /** How often registry changes are turned into notifications. */
+  notifyIntervalMs: number;
 }
 
 const DEFAULT_DCI_ATTRIBUTES: Record<string, DciCustomAttribute> = {
@@ -158,6 +162,12 @@ export function loadConfig(env: Env = process.env): Config {
       maxRecords: integer(env, 'DCI_MAX_RECORDS', 1000, 1, 100_000),
       maxBatch: integer(env, 'DCI_MAX_BATCH', 50, 1, 1000),
       attributes: dciAttributes(env),
+      callbacks: {
+        retries: integer(env, 'DCI_CALLBACK_RETRIES', 8, 0, 100),
+        retryDelaySeconds: integer(env, 'DCI_CALLBACK_RETRY_DELAY', 10, 1, 86_400),
+        timeoutMs: integer(env, 'DCI_CALLBACK_TIMEOUT', 10_000, 100, 600_000),
+      },
+      notifyIntervalMs: integer(env, 'DCI_NOTIFY_INTERVAL', 1000, 100, 3_600_000),
     },
     fhirIdentifierSystems: identifierSystems(env, 'HUB_FHIR_IDENTIFIER_SYSTEMS'),
   };

@@ -7,7 +7,7 @@ import { print } from './database.js';
 export async function openApiDocument(): Promise<unknown> {
   const database = await openDatabase({ memory: true });
   try {
-    const app = await buildApp({ config: loadConfig({}), database });
+    const app = await buildApp({ config: loadConfig({}), database, workers: false });
     await app.ready();
     const document = app.swagger();
     await app.close();

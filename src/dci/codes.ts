@@ -25,6 +25,25 @@ export type SearchReasonCode =
   | 'rjct.pagination.invalid'
   | 'rjct.search.too_many_records_found';
 
+/** SubscribeStatusReasonCode: why one subscribe_request item was rejected. */
+export type SubscribeReasonCode =
+  | 'rjct.reference_id.invalid'
+  | 'rjct.reference_id.duplicate'
+  | 'rjct.timestamp.invalid'
+  | 'rjct.notify_types.invalid'
+  | 'rjct.notify_details.invalid'
+  | 'rjct.person_id.invalid'
+  | 'rjct.event.already_subscribed';
+
+/** UnSubscribeStatusReasonCode: why an unsubscribe request was rejected. */
+export type UnsubscribeReasonCode =
+  | 'rjct.reference_id.invalid'
+  | 'rjct.reference_id.duplicate'
+  | 'rjct.timestamp.invalid'
+  | 'rjct.subscription_code.invalid'
+  | 'rjct.requester.invalid'
+  | 'rjct.event.already_unsubscribed';
+
 /** Error.code: communication-layer errors, answered instead of a DCI message. */
 export type ErrorCode =
   | 'err.request.bad'
@@ -63,10 +82,10 @@ export class HeaderRejection extends Error {
   }
 }
 
-/** One search item rejected; the other items of the batch are still answered. */
+/** One search or subscribe item rejected; the other items of the batch are still answered. */
 export class ItemRejection extends Error {
   constructor(
-    readonly code: SearchReasonCode,
+    readonly code: SearchReasonCode | SubscribeReasonCode,
     message: string,
   ) {
     super(message);

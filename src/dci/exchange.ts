@@ -1,8 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { DciConfig } from '../config.js';
 import type { Db } from '../db/client.js';
 import { appendAudit } from '../audit/log.js';
+import { eq } from 'drizzle-orm';
+import { dciTransactions } from '../db/schema/index.js';
+import type { JobQueue, Worker } from '../jobs/queue.js';
 import type { Actor } from '../security/actor.js';
 import type { KeyStore } from '../security/keys.js';
+import { callbackUrl, enqueueCallback, type Callback } from './callbacks.js';
 import { DciError, HeaderRejection } from './codes.js';
 import { checkHeader, parseEnvelope, responseHeader, type Envelope, type RequestHeader } from './envelope.js';
 import { partnerFor, type Partner } from './partners.js';
@@ -13,12 +18,21 @@ export interface DciContext {
   db: Db;
   keys: KeyStore;
   config: DciConfig;
+  jobs: JobQueue;
 }
 
-/** What a route sends back: a DCI envelope (200) or an HttpErrorResponse. */
+/** What a route sends back: a DCI envelope or Ack (200), or an HttpErrorResponse. */
 export interface DciAnswer {
   httpStatus: number;
   body: Record<string, unknown>;
+}
+
+export interface ProcessOutcome {
+  message: Record<string, unknown>;
+  completed: number;
+  recordCount: number;
+  consent?: TransactionRow['consent'];
+  audit: unknown;
 }
 
 /** The part of an exchange specific to one endpoint. */
@@ -29,19 +43,29 @@ export interface ExchangeHandler<M> {
   /** Number of requests in the message (checked against header.total_count); throws DciError when malformed. */
   count(message: Record<string, unknown>): number;
   /** Does the work in the exchange's database transaction. */
-  process(
-    tx: Db,
-    exchange: { actor: Actor; partner: Partner; header: RequestHeader; message: M; row: TransactionRow },
-  ): Promise<{ message: Record<string, unknown>; completed: number; recordCount: number; consent?: TransactionRow['consent']; audit: unknown }>;
+  process(tx: Db, exchange: { actor: Actor; partner: Partner; header: RequestHeader; message: M; row: TransactionRow }): Promise<ProcessOutcome>;
 }
+
+const errorBody = (err: DciError) => ({ code: err.code, message: err.message.slice(0, 999) });
 
 /**
  * The spec's HttpErrorResponse `{errors: [{code, message}]}`, plus the same as one `error` object (the shape of the
  * Ack's Error): DCI clients built on either look for one of the two.
  */
-const errorAnswer = (err: DciError): DciAnswer => ({
-  httpStatus: err.httpStatus,
-  body: { errors: [{ code: err.code, message: err.message }], error: { code: err.code, message: err.message } },
+const errorAnswer = (err: DciError): DciAnswer => ({ httpStatus: err.httpStatus, body: { errors: [errorBody(err)], error: errorBody(err) } });
+
+/** An asynchronous endpoint's Ack; an ERR Ack also carries the HttpErrorResponse list, for clients that read that. */
+const ack = (correlationId: string, err?: DciError): DciAnswer => ({
+  httpStatus: err ? err.httpStatus : 200,
+  body: {
+    message: {
+      ack_status: err ? 'ERR' : 'ACK',
+      timestamp: new Date().toISOString(),
+      correlation_id: correlationId,
+      ...(err ? { error: errorBody(err) } : {}),
+    },
+    ...(err ? { errors: [errorBody(err)] } : {}),
+  },
 });
 
 async function signed(ctx: DciContext, header: Record<string, unknown>, message?: Record<string, unknown>): Promise<DciAnswer> {
@@ -64,85 +88,222 @@ async function checkSignature(ctx: DciContext, partner: Partner, envelope: Envel
   });
 }
 
+/** A message that passed the checks before any work: who sent it and what it holds. */
+interface Admitted {
+  envelope: Envelope;
+  partner: Partner;
+  /** Set when the header breaks a rule: answered with a rjct header rather than worked on. */
+  rejection?: HeaderRejection;
+}
+
 /**
- * One DCI request/answer: envelope, partner and sender_id, signature, header rules, replay protection, then the
- * endpoint's work, the transaction record and the audit entry in one database transaction, and our signed answer.
+ * The checks every DCI message goes through before any work: envelope, partner and sender_id, signature, header
+ * rules. A DciError means the message cannot be answered as DCI (HttpErrorResponse); it is audited here.
  */
-export async function exchange<M>(ctx: DciContext, actor: Actor, body: unknown, handler: ExchangeHandler<M>): Promise<DciAnswer> {
-  /** Refusals are audited too: a stream of bad signatures from one client is worth seeing. */
-  const refuse = async (err: DciError) => {
-    const header = (body as { header?: { sender_id?: unknown; message_id?: unknown } } | null)?.header;
-    await ctx.db.transaction((tx) =>
-      appendAudit(tx, actor, {
-        action: `dci.${handler.action}.error`,
-        entityType: 'dci_message',
-        entityId: `${String(header?.sender_id ?? '-')}/${String(header?.message_id ?? '-')}`.slice(0, 300),
-        after: { code: err.code, message: err.message },
-      }),
-    );
-    return errorAnswer(err);
-  };
-  let envelope: Envelope;
-  let partner: Partner;
-  let headerIssue: HeaderRejection | undefined;
+async function admit<M>(ctx: DciContext, actor: Actor, body: unknown, handler: ExchangeHandler<M>, asynchronous: boolean): Promise<Admitted> {
+  let envelope: Envelope | undefined;
   try {
-    ({ envelope, headerIssue } = parseEnvelope(body));
-    partner = await partnerFor(ctx.db, actor.id, envelope.header.sender_id);
+    const parsed = parseEnvelope(body);
+    envelope = parsed.envelope;
+    const partner = await partnerFor(ctx.db, actor.id, envelope.header.sender_id);
     await checkSignature(ctx, partner, envelope);
     if (envelope.header.is_msg_encrypted) {
       throw new DciError(400, 'err.encryption.invalid', 'encrypted messages are not accepted yet; send is_msg_encrypted false');
     }
+    if (envelope.header.receiver_id && envelope.header.receiver_id !== ctx.config.senderId) {
+      throw new DciError(400, 'err.receiver_id.invalid', `this registry is "${ctx.config.senderId}", not "${envelope.header.receiver_id}"`);
+    }
+    if (asynchronous && !callbackUrl(partner.callbackUrl, envelope.header.sender_uri, handler.answerAction)) {
+      throw new DciError(
+        400,
+        'err.sender_uri.invalid',
+        partner.callbackUrl
+          ? `sender_uri must lie under the callback base registered for this partner (${partner.callbackUrl})`
+          : 'no callback base is registered for this partner, so asynchronous answers cannot be delivered; use the sync endpoint',
+      );
+    }
+    try {
+      if (parsed.headerIssue) throw parsed.headerIssue;
+      const count = handler.count(envelope.message);
+      checkHeader(envelope.header, { action: handler.action, count, maxBatch: ctx.config.maxBatch, clockSkewSeconds: ctx.config.clockSkewSeconds, now: new Date() });
+    } catch (err) {
+      if (err instanceof HeaderRejection) return { envelope, partner, rejection: err };
+      throw err;
+    }
+    return { envelope, partner };
   } catch (err) {
-    if (err instanceof DciError) return refuse(err);
+    if (err instanceof DciError) {
+      // Refusals are audited too: a stream of bad signatures from one client is worth seeing.
+      const header = (body as { header?: { sender_id?: unknown; message_id?: unknown } } | null)?.header;
+      await ctx.db.transaction((tx) =>
+        appendAudit(tx, actor, {
+          action: `dci.${handler.action}.error`,
+          entityType: 'dci_message',
+          entityId: `${String(header?.sender_id ?? '-')}/${String(header?.message_id ?? '-')}`.slice(0, 300),
+          after: { code: err.code, message: err.message },
+        }),
+      );
+    }
     throw err;
   }
+}
+
+async function auditRejection(ctx: DciContext, actor: Actor, action: string, header: RequestHeader, reason: HeaderRejection) {
+  await ctx.db.transaction((tx) =>
+    appendAudit(tx, actor, {
+      action: `dci.${action}.reject`,
+      entityType: 'dci_message',
+      entityId: `${header.sender_id}/${header.message_id}`,
+      after: { reason: reason.code, message: reason.message },
+    }),
+  );
+}
+
+const duplicate = (header: RequestHeader) =>
+  new HeaderRejection('rjct.message_id.duplicate', `message_id ${header.message_id} was already received from ${header.sender_id}`);
+
+/** Records the message; undefined when it is a replay of one already received. */
+const record = (tx: Db, partner: Partner, header: RequestHeader, message: Record<string, unknown>, action: string) =>
+  recordMessage(tx, {
+    clientId: partner.clientId,
+    senderId: partner.senderId,
+    messageId: header.message_id,
+    transactionId: typeof message.transaction_id === 'string' ? message.transaction_id : null,
+    action,
+  });
+
+/** The endpoint's work, the transaction record and the audit entry, in the caller's database transaction. */
+export async function perform<M>(
+  tx: Db,
+  handler: ExchangeHandler<M>,
+  work: { actor: Actor; partner: Partner; header: RequestHeader; message: M; row: TransactionRow },
+): Promise<ProcessOutcome> {
+  const done = await handler.process(tx, work);
+  await completeMessage(tx, work.row.id, { status: 'succ', response: done.message, recordCount: done.recordCount, consent: done.consent ?? null });
+  await appendAudit(tx, work.actor, {
+    action: `dci.${handler.action}`,
+    entityType: 'dci_transaction',
+    entityId: work.row.correlationId,
+    after: {
+      sender_id: work.partner.senderId,
+      message_id: work.header.message_id,
+      transaction_id: work.row.transactionId,
+      records: done.recordCount,
+      detail: done.audit,
+    },
+  });
+  return done;
+}
+
+/** A synchronous exchange: checks, then the work in one database transaction, and our signed answer. */
+export async function exchange<M>(ctx: DciContext, actor: Actor, body: unknown, handler: ExchangeHandler<M>): Promise<DciAnswer> {
+  let admitted: Admitted;
+  try {
+    admitted = await admit(ctx, actor, body, handler, false);
+  } catch (err) {
+    if (err instanceof DciError) return errorAnswer(err);
+    throw err;
+  }
+  const { envelope, partner } = admitted;
   const { header } = envelope;
-  const reject = async (reason: HeaderRejection) => {
-    await ctx.db.transaction((tx) =>
-      appendAudit(tx, actor, {
-        action: `dci.${handler.action}.reject`,
-        entityType: 'dci_message',
-        entityId: `${header.sender_id}/${header.message_id}`,
-        after: { reason: reason.code, message: reason.message },
-      }),
-    );
+  const rejectWith = async (reason: HeaderRejection) => {
+    await auditRejection(ctx, actor, handler.action, header, reason);
     return signed(ctx, { ...responseHeader(header, { action: handler.answerAction, status: 'rjct', senderId: ctx.config.senderId, completed: 0, reason }) });
   };
-
-  let count: number;
-  try {
-    if (headerIssue) throw headerIssue;
-    count = handler.count(envelope.message);
-    checkHeader(header, { action: handler.action, count, maxBatch: ctx.config.maxBatch, clockSkewSeconds: ctx.config.clockSkewSeconds, now: new Date() });
-  } catch (err) {
-    if (err instanceof HeaderRejection) return reject(err);
-    if (err instanceof DciError) return refuse(err);
-    throw err;
-  }
+  if (admitted.rejection) return rejectWith(admitted.rejection);
 
   const outcome = await ctx.db.transaction(async (tx) => {
-    const transactionId = typeof envelope.message.transaction_id === 'string' ? envelope.message.transaction_id : null;
-    const row = await recordMessage(tx, {
-      clientId: partner.clientId,
-      senderId: partner.senderId,
-      messageId: header.message_id,
-      transactionId,
-      action: handler.action,
-    });
-    if (!row) return undefined;
-    const done = await handler.process(tx, { actor, partner, header, message: envelope.message as M, row });
-    await completeMessage(tx, row.id, { status: 'succ', response: done.message, recordCount: done.recordCount, consent: done.consent ?? null });
-    await appendAudit(tx, actor, {
-      action: `dci.${handler.action}`,
-      entityType: 'dci_transaction',
-      entityId: row.correlationId,
-      after: { sender_id: partner.senderId, message_id: header.message_id, transaction_id: transactionId, records: done.recordCount, detail: done.audit },
-    });
-    return done;
+    const row = await record(tx, partner, header, envelope.message, handler.action);
+    return row ? perform(tx, handler, { actor, partner, header, message: envelope.message as M, row }) : undefined;
   });
-  if (!outcome) {
-    return reject(new HeaderRejection('rjct.message_id.duplicate', `message_id ${header.message_id} was already received from ${header.sender_id}`));
-  }
+  if (!outcome) return rejectWith(duplicate(header));
   const answerHeader = responseHeader(header, { action: handler.answerAction, status: 'succ', senderId: ctx.config.senderId, completed: outcome.completed });
   return signed(ctx, { ...answerHeader }, outcome.message);
+}
+
+/** What the dci-process worker needs to do an accepted asynchronous request later. */
+export interface AcceptedRequest {
+  transaction: string;
+  action: string;
+  actor: Actor;
+  clientId: string;
+  header: RequestHeader;
+  message: Record<string, unknown>;
+  url: string;
+}
+
+/**
+ * An asynchronous exchange: the same checks, then the message is recorded and its work enqueued in one database
+ * transaction and acknowledged at once; the answer reaches the partner later as a signed callback. A header that
+ * breaks a rule is acknowledged too, and its rjct header delivered the same way.
+ */
+export async function acceptAsync<M>(ctx: DciContext, actor: Actor, body: unknown, handler: ExchangeHandler<M>): Promise<DciAnswer> {
+  let admitted: Admitted;
+  try {
+    admitted = await admit(ctx, actor, body, handler, true);
+  } catch (err) {
+    if (err instanceof DciError) return ack(randomUUID(), err);
+    throw err;
+  }
+  const { envelope, partner } = admitted;
+  const { header } = envelope;
+  const url = callbackUrl(partner.callbackUrl, header.sender_uri, handler.answerAction)!;
+  const rejected = async (reason: HeaderRejection, tx: Db, row: TransactionRow | undefined) => {
+    const rjct = responseHeader(header, { action: handler.answerAction, status: 'rjct', senderId: ctx.config.senderId, completed: 0, reason });
+    if (row) {
+      await completeMessage(tx, row.id, { status: 'rjct', response: null, recordCount: 0, consent: null });
+      await enqueueCallback(tx, ctx.jobs, { transaction: row.id, url, header: rjct });
+    } else {
+      const callback: Callback = { transaction: null, url, header: rjct };
+      await ctx.jobs.send('dci-callback', callback, { tx });
+    }
+    return row?.correlationId ?? randomUUID();
+  };
+  let rejection = admitted.rejection;
+  const correlationId = await ctx.db.transaction(async (tx) => {
+    const row = await record(tx, partner, header, envelope.message, handler.action);
+    if (!row) rejection = duplicate(header);
+    if (rejection) return rejected(rejection, tx, row);
+    const accepted: AcceptedRequest = { transaction: row!.id, action: handler.action, actor, clientId: partner.clientId, header, message: envelope.message, url };
+    await ctx.jobs.send('dci-process', accepted, { tx });
+    return row!.correlationId;
+  });
+  if (rejection) await auditRejection(ctx, actor, handler.action, header, rejection);
+  return ack(correlationId);
+}
+
+export const PROCESS_QUEUE = { name: 'dci-process', retryLimit: 5, retryDelaySeconds: 5, expireInSeconds: 300 };
+
+/**
+ * Works accepted asynchronous requests: the endpoint's work, the record, the audit entry and the callback carrying
+ * the answer, in one database transaction — so a crash before the commit retries the whole, and one after it never
+ * repeats the work (the row is no longer pending).
+ */
+export function processWorker(ctx: DciContext, handlers: readonly ExchangeHandler<never>[]): Worker<AcceptedRequest> {
+  const byAction = new Map(handlers.map((h) => [h.action, h]));
+  return {
+    queue: PROCESS_QUEUE,
+    handler: async (request) => {
+      const handler = byAction.get(request.action);
+      if (!handler) throw new Error(`no DCI handler for action ${request.action}`);
+      let partner: Partner | undefined;
+      try {
+        partner = await partnerFor(ctx.db, request.clientId, request.header.sender_id);
+      } catch (err) {
+        if (!(err instanceof DciError)) throw err;
+      }
+      await ctx.db.transaction(async (tx) => {
+        const [row] = await tx.select().from(dciTransactions).where(eq(dciTransactions.id, request.transaction)).for('update');
+        if (!row || row.status !== 'pdng') return;
+        if (!partner) {
+          // The partner was disabled after we acknowledged: nothing goes out to it any more.
+          await completeMessage(tx, row.id, { status: 'rjct', response: null, recordCount: 0, consent: null });
+          return;
+        }
+        const done = await perform(tx, handler, { actor: request.actor, partner, header: request.header, message: request.message as never, row });
+        const header = responseHeader(request.header, { action: handler.answerAction, status: 'succ', senderId: ctx.config.senderId, completed: done.completed });
+        await enqueueCallback(tx, ctx.jobs, { transaction: row.id, url: request.url, header, message: done.message });
+      });
+    },
+  };
 }

@@ -43,7 +43,8 @@ function entityOf(criteria: SearchCriteria, collection: string | undefined): Ent
   return /group|household/i.test(hint) ? 'Group' : 'Member';
 }
 
-function whereOf(criteria: SearchCriteria, config: DciConfig): { entity: Entity; where: SQL } {
+/** The records the criteria select, as a condition on the individuals or groups table. */
+export function compileCriteria(criteria: SearchCriteria, config: DciConfig): { entity: Entity; where: SQL } {
   if (criteria.query_type === 'idtype-value') {
     const entity = entityOf(criteria, undefined);
     return { entity, where: compileIdTypeValue(entity, criteria.query) };
@@ -74,7 +75,7 @@ function pageOf(criteria: SearchCriteria, maxRecords: number): { size: number; n
  * id, so pages are stable) and paged. An unpaginated search matching more than `maxRecords` is refused.
  */
 export async function runSearch(db: Db, actor: Actor, criteria: SearchCriteria, config: DciConfig): Promise<SearchResult> {
-  const { entity, where } = whereOf(criteria, config);
+  const { entity, where } = compileCriteria(criteria, config);
   const order = compileSort(entity, criteria.sort, config.attributes);
   const page = pageOf(criteria, config.maxRecords);
   const table = entity === 'Group' ? groups : individuals;

@@ -1,7 +1,6 @@
-import type { ErrorObject } from 'ajv';
 import { DciError, ItemRejection, type SearchReasonCode } from './codes.js';
 import type { DciContext, ExchangeHandler } from './exchange.js';
-import { describeErrors, validator } from './schemas.js';
+import { itemErrors } from './item-errors.js';
 import { regRecordType, runSearch, type SearchCriteria } from './search.js';
 
 interface SearchItem {
@@ -18,41 +17,14 @@ interface SearchRequest {
 
 const DEFAULT_REG_TYPE = 'ns:org:RegistryType:Social';
 
-/** Which reason a schema error inside one search_request item earns, by where it is. */
-function reasonOf(errors: ErrorObject[], prefix: string): SearchReasonCode {
-  // A missing member is reported on its parent; place it where it belongs.
-  const paths = errors.map((e) => {
-    const missing = e.keyword === 'required' ? `/${String(e.params.missingProperty)}` : '';
-    return e.instancePath.slice(prefix.length) + missing;
-  });
+/** Which reason schema errors inside one search_request item earn, by where they are. */
+function reasonOf(paths: string[]): SearchReasonCode {
   const all = (start: string) => paths.every((p) => p.startsWith(start));
   if (all('/reference_id')) return 'rjct.reference_id.invalid';
   if (all('/timestamp')) return 'rjct.timestamp.invalid';
   if (all('/search_criteria/sort')) return 'rjct.sort.invalid';
   if (all('/search_criteria/pagination')) return 'rjct.pagination.invalid';
   return 'rjct.search_criteria.invalid';
-}
-
-/**
- * Schema errors of the message, split into the items they belong to; an error outside every item (no
- * transaction_id, search_request not a list) makes the whole message an err.request.bad.
- */
-function itemErrors(message: Record<string, unknown>): Map<number, ItemRejection> {
-  const check = validator('SearchRequest');
-  const byItem = new Map<number, ItemRejection>();
-  if (check(message)) return byItem;
-  const grouped = new Map<number, ErrorObject[]>();
-  for (const error of check.errors ?? []) {
-    const match = /^\/search_request\/(\d+)(\/|$)/.exec(error.instancePath);
-    if (!match) throw new DciError(400, 'err.request.bad', describeErrors([error], '/message'));
-    const index = Number(match[1]);
-    grouped.set(index, [...(grouped.get(index) ?? []), error]);
-  }
-  for (const [index, errors] of grouped) {
-    const prefix = `/search_request/${index}`;
-    byItem.set(index, new ItemRejection(reasonOf(errors, prefix), describeErrors(errors, '/message')));
-  }
-  return byItem;
 }
 
 const purposeOf = (item: SearchItem) => {
@@ -67,11 +39,11 @@ export function syncSearchHandler(ctx: DciContext): ExchangeHandler<SearchReques
     answerAction: 'on-search',
     count(message) {
       if (!Array.isArray(message.search_request)) throw new DciError(400, 'err.request.bad', '/message/search_request must be a list');
-      itemErrors(message);
+      itemErrors(message, 'SearchRequest', 'search_request', reasonOf);
       return message.search_request.length;
     },
     async process(tx, { actor, message, row }) {
-      const rejected = itemErrors(message as unknown as Record<string, unknown>);
+      const rejected = itemErrors(message as unknown as Record<string, unknown>, 'SearchRequest', 'search_request', reasonOf);
       const seen = new Set<string>();
       const responses: Record<string, unknown>[] = [];
       const audit: Record<string, unknown>[] = [];

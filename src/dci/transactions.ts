@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { dciTransactions } from '../db/schema/index.js';
 
@@ -30,13 +30,13 @@ export async function completeMessage(
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** This sender's answered searches, found the ways txn status allows; newest first. */
+/** This sender's searches, answered or still being worked (async), found the ways txn status allows; newest first. */
 export async function findSearches(
   db: Db,
   senderId: string,
   by: { transactionId?: string; correlationId?: string; referenceId?: string },
 ): Promise<TransactionRow[]> {
-  const mine = and(eq(dciTransactions.senderId, senderId), eq(dciTransactions.action, 'search'), eq(dciTransactions.status, 'succ'));
+  const mine = and(eq(dciTransactions.senderId, senderId), eq(dciTransactions.action, 'search'), inArray(dciTransactions.status, ['pdng', 'succ']));
   let match;
   if (by.transactionId !== undefined) match = eq(dciTransactions.transactionId, by.transactionId);
   else if (by.correlationId !== undefined) {

@@ -55,7 +55,11 @@ export function txnStatusHandler(): ExchangeHandler<TxnStatusRequest> {
             partner.senderId,
             request.attribute_type === 'transaction_id' ? { transactionId: value } : { correlationId: value },
           );
-          if (latest?.response) {
+          if (latest?.status === 'pdng') {
+            // Accepted asynchronously and not answered yet.
+            items = [{ reference_id: request.reference_id, timestamp: new Date().toISOString(), status: 'pdng' }];
+            found = { transaction_id: String(latest.transactionId), correlation_id: latest.correlationId };
+          } else if (latest?.response) {
             items = latest.response.search_response as Item[];
             found = { transaction_id: String(latest.response.transaction_id), correlation_id: latest.correlationId };
           }

@@ -22,6 +22,12 @@ export interface SendOptions {
 
 export type JobHandler<T> = (data: T, job: { id: string; retryCount: number }) => Promise<void>;
 
+/** A queue and the handler that works it; features declare them, the composition root (app.ts) starts them. */
+export interface Worker<T extends object = never> {
+  queue: QueueDefinition;
+  handler: JobHandler<T>;
+}
+
 type Logger = Pick<FastifyBaseLogger, 'error' | 'warn'>;
 
 export const deadLetterOf = (queue: string) => `${queue}.dead`;
@@ -70,6 +76,10 @@ export class JobQueue {
     await this.boss.work<T>(queue, { pollingIntervalSeconds, includeMetadata: true }, async (jobs) => {
       for (const job of jobs) await handler(job.data, { id: job.id, retryCount: job.retryCount });
     });
+  }
+
+  async workAll(workers: readonly Worker<never>[]): Promise<void> {
+    for (const worker of workers) await this.work(worker.queue.name, worker.handler as JobHandler<object>);
   }
 
   async deadJobs(queue: string): Promise<number> {

@@ -17,7 +17,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, attempts = 300): Promise<T> {
+async function waitFor<T>(probe: () => Promise<T | undefined>, attempts = 900): Promise<T> {
   for (let i = 0; i < attempts; i++) {
     const value = await probe().catch(() => undefined);
     if (value !== undefined) return value;

@@ -29,11 +29,11 @@ export interface Partner {
 /** Registers a DCI partner (dci:search, its public key, DCI settings) through the admin API. */
 export async function registerPartner(
   hub: TestHub,
-  options: { alg?: PartnerKey['alg']; dci?: Record<string, unknown>; extra?: Record<string, unknown> } = {},
+  options: { alg?: PartnerKey['alg']; dci?: Record<string, unknown>; extra?: Record<string, unknown>; scopes?: string[] } = {},
 ): Promise<Partner> {
   const key = await partnerKey(options.alg);
   const senderId = `sp-mis-${randomUUID().slice(0, 8)}`;
-  const c = await hub.client(['dci:search'], { jwks: { keys: [key.publicJwk] }, dci: { sender_id: senderId, ...options.dci }, ...options.extra });
+  const c = await hub.client(options.scopes ?? ['dci:search'], { jwks: { keys: [key.publicJwk] }, dci: { sender_id: senderId, ...options.dci }, ...options.extra });
   return { clientId: c.clientId, senderId, token: c.token, key };
 }
 

@@ -77,12 +77,12 @@ export function tempDir(t: Teardown): string {
   return dir;
 }
 
-export async function testHub(t: Teardown, env: Record<string, string> = {}): Promise<TestHub> {
+export async function testHub(t: Teardown, env: Record<string, string> = {}, options: { workers?: boolean } = {}): Promise<TestHub> {
   const database = await freshDatabase(t);
   const config = loadConfig({ HUB_DATA_DIR: tempDir(t), ...env });
   const { bootstrapFile } = await prepareDatabase(config, database);
   const bootstrap = JSON.parse(fs.readFileSync(bootstrapFile!, 'utf8')) as { client_id: string; client_secret: string };
-  const app = await buildApp({ config, database });
+  const app = await buildApp({ config, database, ...options });
   t.teardown(() => app.close());
 
   const token = async (clientId: string, clientSecret: string, scope?: string) => {

@@ -1,4 +1,5 @@
-import { index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
 import { id } from './columns.js';
 
 /**
@@ -25,9 +26,59 @@ export const dciTransactions = pgTable(
     /** The message we answered with (its `message` part), replayed by txn status. */
     response: jsonb('response').$type<Record<string, unknown>>(),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Where the asynchronous answer (on-search, on-subscribe, notify …) goes; null for synchronous exchanges. */
+    callbackUrl: text('callback_url'),
+    /** pending | delivered | failed: the delivery state txn status reports. */
+    callbackStatus: text('callback_status'),
+    callbackAttempts: integer('callback_attempts').notNull().default(0),
+    callbackError: text('callback_error'),
+    callbackAt: timestamp('callback_at', { withTimezone: true }),
   },
   (t) => [
     unique('dci_transactions_message_key').on(t.senderId, t.messageId),
     index('dci_transactions_transaction_idx').on(t.senderId, t.transactionId),
   ],
 );
+
+/** A partner's subscription to registry events (DCI subscribe); `id` is the subscription code we hand out. */
+export const dciSubscriptions = pgTable(
+  'dci_subscriptions',
+  {
+    id: id(),
+    clientId: text('client_id').notNull(),
+    senderId: text('sender_id').notNull(),
+    referenceId: text('reference_id').notNull(),
+    regType: text('reg_type'),
+    /** Our event name: REGISTER, UPDATE, DELETE, LINK or UNLINK. */
+    event: text('event').notNull(),
+    /** Member or Group: which records are notified. */
+    entity: text('entity').notNull(),
+    notifyRecordType: text('notify_record_type').notNull(),
+    filterType: text('filter_type').notNull(),
+    filter: jsonb('filter').notNull(),
+    /** Notified only between these times when given (the spec's frequency window). */
+    startsAt: timestamp('starts_at', { withTimezone: true }),
+    endsAt: timestamp('ends_at', { withTimezone: true }),
+    frequency: text('frequency'),
+    locale: text('locale'),
+    /** subscribe | unsubscribe, as the spec's SubscriptionStatus. */
+    status: text('status').notNull().default('subscribe'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    unsubscribedAt: timestamp('unsubscribed_at', { withTimezone: true }),
+  },
+  (t) => [index('dci_subscriptions_active_idx').on(t.event, t.entity).where(sql`status = 'subscribe'`)],
+);
+
+/**
+ * Outbox of registry changes, written by triggers in the transaction that makes the change (only while someone is
+ * subscribed), and consumed by the notify dispatcher, which deletes what it has turned into notify jobs.
+ */
+export const registryChanges = pgTable('registry_changes', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  /** individual | group */
+  entity: text('entity').notNull(),
+  entityId: uuid('entity_id').notNull(),
+  /** REGISTER | UPDATE | DELETE | LINK | UNLINK */
+  event: text('event').notNull(),
+  changedAt: timestamp('changed_at', { withTimezone: true }).notNull().defaultNow(),
+});
