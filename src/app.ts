@@ -10,6 +10,8 @@ import { PROCESS_QUEUE, processWorker, type DciContext } from './dci/exchange.js
 import { startNotifyDispatcher } from './dci/notify.js';
 import { dciHandlers, dciSocialRegistryRoutes } from './dci/routes.js';
 import { JobQueue } from './jobs/queue.js';
+import { importRoutes } from './http/api/imports.js';
+import { IMPORT_QUEUE, importWorker } from './registry/import/jobs.js';
 import { auditRoutes } from './http/api/audit.js';
 import { clientRoutes } from './http/api/clients.js';
 import { Problem } from './http/api/common.js';
@@ -83,6 +85,7 @@ export async function buildApp({ config, database, logger, workers = true }: App
   await app.register(helmet, { contentSecurityPolicy: false });
   registerAuthentication(app, { db, keys, tokens });
 
+  const jobs = await JobQueue.start(database, [callbackQueue(config.dci.callbacks), PROCESS_QUEUE, IMPORT_QUEUE], app.log);
   await app.register(opsRoutes, { ping: database.ping });
   await app.register(oauthRoutes, {
     keys,
@@ -101,14 +104,18 @@ export async function buildApp({ config, database, logger, workers = true }: App
       await api.register(programmeRoutes, { db });
       await api.register(clientRoutes, { db });
       await api.register(auditRoutes, { db });
+      await api.register(importRoutes, { database, jobs, maxBytes: config.importMaxBytes });
       await api.register(keyRoutes, { keys });
     },
     { prefix: '/api/v1' },
   );
-  const jobs = await JobQueue.start(database, [callbackQueue(config.dci.callbacks), PROCESS_QUEUE], app.log);
   const dci: DciContext = { db, keys, config: config.dci, jobs };
   if (workers) {
-    await jobs.workAll([callbackWorker(db, keys, config.dci.callbacks), processWorker(dci, Object.values(dciHandlers(dci)))]);
+    await jobs.workAll([
+      callbackWorker(db, keys, config.dci.callbacks),
+      processWorker(dci, Object.values(dciHandlers(dci))),
+      importWorker(database),
+    ]);
     let dispatcher: { stop(): Promise<void> } | undefined;
     app.addHook('onReady', async () => {
       dispatcher = startNotifyDispatcher(dci, {

@@ -16,6 +16,8 @@ export interface Config {
   hubSecret: string | undefined;
   keyAlgorithm: 'ES256' | 'RS256' | 'EdDSA';
   bodyLimitBytes: number;
+  /** Largest file `POST /api/v1/imports` accepts. */
+  importMaxBytes: number;
   logLevel: string;
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
   shutdownGraceMs: number;
@@ -154,6 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
     hubSecret,
     keyAlgorithm: oneOf(env, 'HUB_KEY_ALG', ['ES256', 'RS256', 'EdDSA'] as const, 'ES256'),
     bodyLimitBytes: integer(env, 'HUB_BODY_LIMIT', 1_048_576, 1024, 1_073_741_824),
+    importMaxBytes: integer(env, 'HUB_IMPORT_MAX_BYTES', 2_147_483_648, 1024, Number.MAX_SAFE_INTEGER),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     shutdownGraceMs: integer(env, 'HUB_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     dci: {

@@ -11,7 +11,8 @@ export type ErrorKind =
   | 'gone'
   | 'conflict'
   | 'precondition_failed'
-  | 'precondition_required';
+  | 'precondition_required'
+  | 'too_large';
 
 /** One problem with one input: `pointer` is a JSON Pointer into the body, `parameter` a query/path/header name. */
 export interface FieldIssue {

@@ -44,6 +44,7 @@ const BY_KIND: Record<ErrorKind, [number, IssueType]> = {
   precondition_failed: [412, 'conflict'],
   unprocessable: [422, 'processing'],
   precondition_required: [428, 'required'],
+  too_large: [413, 'too-long'],
 };
 
 const BY_STATUS: Record<number, IssueType> = {

@@ -41,6 +41,7 @@ export async function registerOpenApi(app: FastifyInstance) {
         { name: 'locations', description: 'Administrative-area tree' },
         { name: 'individuals', description: 'People in the registry' },
         { name: 'groups', description: 'Households and their members' },
+        { name: 'imports', description: 'Bulk import of CSV and NDJSON files as background jobs' },
         { name: 'programmes', description: 'Programmes, custom attributes, eligibility' },
         { name: 'clients', description: 'OAuth clients (partners, integrators)' },
         { name: 'audit', description: 'Hash-chained audit log' },

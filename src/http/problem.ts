@@ -22,6 +22,7 @@ const STATUS: Record<ErrorKind, number> = {
   precondition_failed: 412,
   unprocessable: 422,
   precondition_required: 428,
+  too_large: 413,
 };
 
 const TITLES: Record<number, string> = {

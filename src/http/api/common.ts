@@ -63,7 +63,7 @@ const problemRef = (description: string) => ({
 });
 
 /** Error responses every protected route can give, for the OpenAPI document. */
-export const errorResponses = (...extra: (400 | 404 | 409 | 410 | 412 | 422 | 428)[]) => {
+export const errorResponses = (...extra: (400 | 404 | 409 | 410 | 412 | 413 | 422 | 428)[]) => {
   const all: Record<number, ReturnType<typeof problemRef>> = {
     401: problemRef('Missing, invalid or expired access token'),
     403: problemRef('The token lacks the required scope, or the record is outside its geographic scope'),
@@ -74,6 +74,7 @@ export const errorResponses = (...extra: (400 | 404 | 409 | 410 | 412 | 422 | 42
     409: 'Conflict with a unique key or the current state',
     410: 'Deleted',
     412: 'Version mismatch (If-Match)',
+    413: 'The body is larger than allowed',
     422: 'Breaks a registry rule',
     428: 'If-Match (or body version) required',
   } as const;
