@@ -42,6 +42,7 @@ export async function registerOpenApi(app: FastifyInstance) {
         { name: 'individuals', description: 'People in the registry' },
         { name: 'groups', description: 'Households and their members' },
         { name: 'programmes', description: 'Programmes, custom attributes, eligibility' },
+        { name: 'organizations', description: 'Programme operators, payment providers, government bodies' },
         { name: 'clients', description: 'OAuth clients (partners, integrators)' },
         { name: 'audit', description: 'Hash-chained audit log' },
         { name: 'auth', description: 'Tokens and keys' },
