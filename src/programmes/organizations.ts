@@ -1,9 +1,11 @@
-import { and, asc, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, getTableColumns, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.js';
 import type { Db } from '../db/client.js';
 import { decodeCursor, isUuid, toPage, type Page } from '../db/keyset.js';
 import { organizations, programmes } from '../db/schema/index.js';
+import { keyset, sortedPage } from '../db/sorted-keyset.js';
 import { conflict, unprocessable } from '../errors.js';
+import type { Found, Selection } from '../registry/scoped-search.js';
 import { checkReadable, checkWritable } from '../registry/versioning.js';
 import type { Actor } from '../security/actor.js';
 import type { Organization, OrganizationInput, OrganizationPatch } from './schemas.js';
@@ -104,3 +106,21 @@ export async function assertOperator(tx: Db, operatorId: string | null | undefin
 /** Conditions over the organizations table, for searches another surface builds (FHIR). */
 export const organizationIdentifierMatch = (identifier: Partial<{ system: string; value: string }>): SQL =>
   sql`${organizations.identifiers} @> ${JSON.stringify([identifier])}::jsonb`;
+
+/** Organisations (not deleted) meeting conditions another surface builds (FHIR search), keyset-paged. */
+export async function findOrganizations(db: Db, sel: Selection): Promise<Found<Organization>> {
+  const seek = keyset(organizations.id, sel.order, sel.after);
+  const rows = await db
+    .select({ ...getTableColumns(organizations), sortValue: seek.value })
+    .from(organizations)
+    .where(and(isNull(organizations.deletedAt), ...sel.where, seek.where))
+    .orderBy(...seek.orderBy)
+    .limit(sel.limit + 1);
+  const { page, next } = sortedPage(rows, sel.limit, (r) => r.id);
+  return { items: page.map(toOrganization), ...(next ? { next } : {}) };
+}
+
+export async function countOrganizations(db: Db, where: SQL[]): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(organizations).where(and(isNull(organizations.deletedAt), ...where));
+  return row?.n ?? 0;
+}
