@@ -90,7 +90,7 @@ function registerType(app: FastifyInstance, db: Db, base: string, type: Resource
         });
     const reverse = await revInclude(db, actor, byType, page.resources, parsed.revIncludes);
     const warnings = [
-      ...(parsed.ignored.length > 0 ? [`ignored unknown search parameters: ${parsed.ignored.join(', ')}`] : []),
+      ...(parsed.ignored.length > 0 ? [`ignored unknown or unsupported search parameters: ${parsed.ignored.join(', ')}`] : []),
       ...reverse.truncated.map((value) => `_revinclude=${value} holds only the first ${REVINCLUDE_LIMIT} resources`),
     ];
     const bundle = searchsetBundle(base, parsed, {
