@@ -19,6 +19,7 @@ import { groupRoutes } from './http/api/groups.js';
 import { individualRoutes } from './http/api/individuals.js';
 import { keyRoutes } from './http/api/keys.js';
 import { locationRoutes } from './http/api/locations.js';
+import { organizationRoutes } from './http/api/organizations.js';
 import { programmeRoutes } from './http/api/programmes.js';
 import { fhirRoutes, FHIR_PREFIX } from './fhir/routes.js';
 import { registerAuthentication } from './http/auth.js';
@@ -102,6 +103,7 @@ export async function buildApp({ config, database, logger, workers = true }: App
       await api.register(individualRoutes, { db });
       await api.register(groupRoutes, { db });
       await api.register(programmeRoutes, { db });
+      await api.register(organizationRoutes, { db });
       await api.register(clientRoutes, { db });
       await api.register(auditRoutes, { db });
       await api.register(importRoutes, { database, jobs, maxBytes: config.importMaxBytes });

@@ -1,5 +1,6 @@
 import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { encodeCursor } from '../db/keyset.js';
+import type { Position } from '../db/sorted-keyset.js';
+import { encodeSearchCursor } from './search/cursor.js';
 import type { ParsedSearch } from './search/request.js';
 
 export interface SearchResult {
@@ -7,8 +8,8 @@ export interface SearchResult {
   total: number;
   matches: Resource[];
   included: Resource[];
-  /** Id of the last match when another page follows. */
-  nextAfter?: string;
+  /** Where the next page starts, when another page follows. */
+  next?: Position;
   warning?: OperationOutcome;
 }
 
@@ -16,16 +17,16 @@ const query = (pairs: [string, string][]) => new URLSearchParams(pairs).toString
 
 /**
  * A searchset Bundle. `self` shows the parameters actually applied (ignored ones left out, as R4 asks); `next`
- * repeats them with `_cursor`, the last id of this page, so the next page is a keyset seek (it stays cheap at any
- * depth and does not shift when records are added before the position already read).
+ * repeats them with `_cursor`, the last id (and sort value) of this page, so the next page is a keyset seek (it
+ * stays cheap at any depth and does not shift when records are added before the position already read).
  */
 export function searchsetBundle(base: string, search: ParsedSearch, result: SearchResult): Bundle {
   const url = `${base}/${result.resourceType}`;
   // A later page's self link keeps its cursor, so it fetches that page again.
-  const self = query(search.afterId === undefined ? search.applied : [...search.applied, ['_cursor', encodeCursor(search.afterId)]]);
+  const self = query(search.after === undefined ? search.applied : [...search.applied, ['_cursor', encodeSearchCursor(search.after, search.sort)]]);
   const link: BundleLink[] = [{ relation: 'self', url: self ? `${url}?${self}` : url }];
-  if (result.nextAfter !== undefined) {
-    link.push({ relation: 'next', url: `${url}?${query([...search.applied, ['_cursor', encodeCursor(result.nextAfter)]])}` });
+  if (result.next !== undefined) {
+    link.push({ relation: 'next', url: `${url}?${query([...search.applied, ['_cursor', encodeSearchCursor(result.next, search.sort)]])}` });
   }
   const entry: BundleEntry[] = [
     ...result.matches.map((resource) => entryOf(base, resource, 'match')),

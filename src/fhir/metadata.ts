@@ -12,8 +12,12 @@ export interface MetadataOptions {
 }
 
 function resourceEntry(resource: ResourceType): CapabilityStatementRestResource {
+  const sortable = resource.parameters.filter((p) => p.sort).map((p) => p.code);
   return {
     type: resource.type,
+    documentation:
+      `_sort by one of ${sortable.join(', ')} (prefix - for descending; then by id; paging stays keyset). ` +
+      '_count (at most 500), _summary=count, _cursor (from next links only).',
     profile: PROFILE[resource.type as keyof typeof PROFILE],
     interaction: resource.interactions.map((code) => ({ code })),
     versioning: 'versioned',
@@ -24,6 +28,7 @@ function resourceEntry(resource: ResourceType): CapabilityStatementRestResource 
     conditionalRead: 'not-supported',
     conditionalDelete: 'not-supported',
     ...(resource.includes.length > 0 ? { searchInclude: [...resource.includes] } : {}),
+    ...(resource.revIncludes.length > 0 ? { searchRevInclude: [...resource.revIncludes] } : {}),
     searchParam: resource.parameters.map((p) => ({
       name: p.code,
       definition: p.definition,
@@ -52,8 +57,12 @@ export function capabilityStatement(resources: ResourceType[], options: Metadata
       {
         mode: 'server',
         documentation:
-          'Registry individuals as Patient, households as Group, administrative areas as Location. Search paging ' +
-          'is keyset-based (follow the next link). Unknown search parameters are ignored unless Prefer: handling=strict.',
+          'Registry individuals as Patient, households as Group (household attributes as characteristics), ' +
+          "members' relations to the head as RelatedPerson, administrative areas as Location, programme operators, " +
+          'payment providers and government bodies as Organization, programme enrolment (beneficiaries) as ' +
+          'EpisodeOfCare. Search paging is keyset-based (follow the next link). Unknown search parameters and ' +
+          'unsupported _sort values are ignored (and reported in an OperationOutcome entry) unless ' +
+          'Prefer: handling=strict, which refuses them with 400.',
         security: {
           cors: false,
           service: [

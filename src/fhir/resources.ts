@@ -1,14 +1,17 @@
-import type { Group, Location, Patient, RelatedPerson, Resource } from '@medplum/fhirtypes';
+import type { EpisodeOfCare, Group, Location, Organization, Patient, RelatedPerson, Resource } from '@medplum/fhirtypes';
 import { inArray, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { isUuid } from '../db/keyset.js';
 import { individuals } from '../db/schema/index.js';
+import type { Position } from '../db/sorted-keyset.js';
 import { notFound } from '../errors.js';
 import { createGroup, getGroup, replaceGroup } from '../registry/groups.js';
 import { historyOf, versionOf, visibleMembers, type RecordVersion } from '../registry/history.js';
 import { createIndividual, getIndividual, updateIndividual } from '../registry/individuals.js';
 import { ancestryOf } from '../registry/location-ancestry.js';
 import { getLocation } from '../registry/locations.js';
+import { countEnrolments, findEnrolments, getEnrolment } from '../programmes/enrolments.js';
+import { countOrganizations, findOrganizations, getOrganization } from '../programmes/organizations.js';
 import { countRelationships, findRelationships, getRelationship, type Relationship } from '../registry/relationships.js';
 import type { Group as Household, Individual } from '../registry/schemas.js';
 import {
@@ -22,14 +25,18 @@ import {
 } from '../registry/scoped-search.js';
 import type { Actor } from '../security/actor.js';
 import type { IdentifierSystems } from './identifier-systems.js';
+import { toEpisodeOfCare } from './mappers/episode-of-care.js';
 import { fromGroup, toGroup } from './mappers/group.js';
 import { toLocation } from './mappers/location.js';
+import { toOrganization } from './mappers/organization.js';
 import { fromPatient, toPatient } from './mappers/patient.js';
 import { toRelatedPerson } from './mappers/related-person.js';
 import { badRequest } from './outcome.js';
 import { validateIncoming } from './validation.js';
+import { episodeOfCareParameters } from './search/episode-of-care.js';
 import { groupParameters } from './search/group.js';
 import { locationParameters } from './search/location.js';
+import { organizationParameters } from './search/organization.js';
 import type { SearchParameter } from './search/parameter.js';
 import { patientParameters } from './search/patient.js';
 import { relatedPersonParameters } from './search/related-person.js';
@@ -42,8 +49,14 @@ export interface Version<R extends Resource> {
 
 export interface Page<R extends Resource> {
   resources: R[];
-  more: boolean;
+  /** Where the next page starts; absent on the last page. */
+  next?: Position;
 }
+
+const pageOf = <T, R extends Resource>(found: { items: T[]; next?: Position }, resources: R[]): Page<R> => ({
+  resources,
+  ...(found.next ? { next: found.next } : {}),
+});
 
 /** What the FHIR routes need of one resource type; each delegates to the registry, never to SQL of its own. */
 export interface ResourceType<R extends Resource = Resource> {
@@ -53,6 +66,11 @@ export interface ResourceType<R extends Resource = Resource> {
   parameters: SearchParameter[];
   /** `_include` values supported. */
   includes: readonly string[];
+  /**
+   * `_revinclude` values supported: `Type:parameter`, a reference parameter of another type pointing here. The
+   * routes serve them with that type's own search, so the reader's scope applies to what is included.
+   */
+  revIncludes: readonly string[];
   read(db: Db, actor: Actor, id: string): Promise<R>;
   search(db: Db, actor: Actor, selection: Selection): Promise<Page<R>>;
   count(db: Db, actor: Actor, where: SQL[]): Promise<number>;
@@ -104,10 +122,11 @@ export function resourceTypes(systems: IdentifierSystems) {
     interactions: ['read', 'vread', 'update', 'history-instance', 'create', 'search-type'],
     parameters: patientParameters(systems),
     includes: [],
+    revIncludes: ['Group:member', 'RelatedPerson:patient', 'EpisodeOfCare:patient', 'EpisodeOfCare:beneficiary'],
     read: async (db, actor, id) => (await patientsOf(db, [await getIndividual(db, actor, checkId('Patient', id))], systems))[0]!,
     search: async (db, actor, selection) => {
       const found = await findIndividuals(db, actor, selection);
-      return { resources: await patientsOf(db, found.items, systems), more: found.more };
+      return pageOf(found, await patientsOf(db, found.items, systems));
     },
     count: countIndividuals,
     include: async () => [],
@@ -132,10 +151,11 @@ export function resourceTypes(systems: IdentifierSystems) {
     interactions: ['read', 'vread', 'update', 'history-instance', 'create', 'search-type'],
     parameters: groupParameters(),
     includes: ['Group:member', 'Group:member:Patient'],
+    revIncludes: ['EpisodeOfCare:beneficiary'],
     read: async (db, actor, id) => toGroup(await getGroup(db, actor, checkId('Group', id))),
     search: async (db, actor, selection) => {
       const found = await findGroups(db, actor, selection);
-      return { resources: found.items.map(toGroup), more: found.more };
+      return pageOf(found, found.items.map(toGroup));
     },
     count: countGroups,
     /** The members of the groups on the page, each once, as the actor may see them (scope applies to them too). */
@@ -163,10 +183,11 @@ export function resourceTypes(systems: IdentifierSystems) {
     interactions: ['read', 'search-type'],
     parameters: locationParameters(),
     includes: [],
+    revIncludes: ['Location:partof'],
     read: async (db, actor, id) => toLocation(await getLocation(db, actor, checkId('Location', id))),
     search: async (db, actor, selection) => {
       const found = await findLocations(db, actor, selection);
-      return { resources: found.items.map(toLocation), more: found.more };
+      return pageOf(found, found.items.map(toLocation));
     },
     count: countLocations,
     include: async () => [],
@@ -177,14 +198,45 @@ export function resourceTypes(systems: IdentifierSystems) {
     interactions: ['read', 'search-type'],
     parameters: relatedPersonParameters(),
     includes: [],
+    revIncludes: [],
     read: async (db, actor, id) => (await relatedPeopleOf(db, [await getRelationship(db, actor, checkId('RelatedPerson', id))], systems))[0]!,
     search: async (db, actor, selection) => {
       const found = await findRelationships(db, actor, selection);
-      return { resources: await relatedPeopleOf(db, found.items, systems), more: found.more };
+      return pageOf(found, await relatedPeopleOf(db, found.items, systems));
     },
     count: countRelationships,
     include: async () => [],
   };
 
-  return [patient, group, relatedPerson, location] as ResourceType[];
+  const organization: ResourceType<Organization> = {
+    type: 'Organization',
+    interactions: ['read', 'search-type'],
+    parameters: organizationParameters(),
+    includes: [],
+    revIncludes: ['EpisodeOfCare:organization'],
+    read: async (db, _actor, id) => toOrganization(await getOrganization(db, checkId('Organization', id))),
+    search: async (db, _actor, selection) => {
+      const found = await findOrganizations(db, selection);
+      return pageOf(found, found.items.map(toOrganization));
+    },
+    count: (db, _actor, where) => countOrganizations(db, where),
+    include: async () => [],
+  };
+
+  const episodeOfCare: ResourceType<EpisodeOfCare> = {
+    type: 'EpisodeOfCare',
+    interactions: ['read', 'search-type'],
+    parameters: episodeOfCareParameters(),
+    includes: [],
+    revIncludes: [],
+    read: async (db, actor, id) => toEpisodeOfCare(await getEnrolment(db, actor, checkId('EpisodeOfCare', id))),
+    search: async (db, actor, selection) => {
+      const found = await findEnrolments(db, actor, selection);
+      return pageOf(found, found.items.map(toEpisodeOfCare));
+    },
+    count: countEnrolments,
+    include: async () => [],
+  };
+
+  return [patient, group, relatedPerson, location, organization, episodeOfCare] as ResourceType[];
 }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
@@ -10,7 +10,8 @@ import { IdentifierSystems } from './identifier-systems.js';
 import { assertJsonBody, assertJsonWanted, FHIR_JSON, sendResource, wantsStrict } from './media.js';
 import { capabilityStatement } from './metadata.js';
 import { badRequest, failureOf, FhirError, outcome } from './outcome.js';
-import { resourceTypes, type ResourceType } from './resources.js';
+import { resourceTypes, type Page, type ResourceType } from './resources.js';
+import { checkedRevIncludes, REVINCLUDE_LIMIT, revInclude, uniqueIncluded } from './search/revinclude.js';
 import { parseSearch } from './search/request.js';
 
 export const FHIR_PREFIX = '/fhir';
@@ -64,28 +65,41 @@ export async function fhirRoutes(app: FastifyInstance, { db, config }: { db: Db;
     sendResource(reply, queryOf(request), 200, metadata),
   );
 
-  for (const type of types) registerType(app, db, base, type);
+  const byType = checkedRevIncludes(types);
+  for (const type of types) registerType(app, db, base, type, byType);
 }
 
-function registerType(app: FastifyInstance, db: Db, base: string, type: ResourceType) {
+function registerType(app: FastifyInstance, db: Db, base: string, type: ResourceType, byType: Map<string, ResourceType>) {
   const read = { config: { scope: 'fhir:read' }, schema: hidden };
 
   async function search(request: FastifyRequest, reply: FastifyReply, query: URLSearchParams) {
-    const parsed = parseSearch(query, type.parameters, { strict: wantsStrict(request.headers.prefer), includes: type.includes });
+    const parsed = parseSearch(query, type.parameters, {
+      strict: wantsStrict(request.headers.prefer),
+      includes: type.includes,
+      revIncludes: type.revIncludes,
+    });
     const { actor } = request;
     const total = await type.count(db, actor, parsed.where);
-    const page = parsed.countOnly
-      ? { resources: [], more: false }
-      : await type.search(db, actor, { where: parsed.where, limit: parsed.count, ...(parsed.afterId ? { afterId: parsed.afterId } : {}) });
-    const warning: OperationOutcome | undefined =
-      parsed.ignored.length > 0 ? outcome('not-supported', `ignored unknown search parameters: ${parsed.ignored.join(', ')}`, 'warning') : undefined;
+    const page: Page<Resource> = parsed.countOnly
+      ? { resources: [] }
+      : await type.search(db, actor, {
+          where: parsed.where,
+          limit: parsed.count,
+          order: parsed.order,
+          ...(parsed.after ? { after: parsed.after } : {}),
+        });
+    const reverse = await revInclude(db, actor, byType, page.resources, parsed.revIncludes);
+    const warnings = [
+      ...(parsed.ignored.length > 0 ? [`ignored unknown or unsupported search parameters: ${parsed.ignored.join(', ')}`] : []),
+      ...reverse.truncated.map((value) => `_revinclude=${value} holds only the first ${REVINCLUDE_LIMIT} resources`),
+    ];
     const bundle = searchsetBundle(base, parsed, {
       resourceType: type.type,
       total,
       matches: page.resources,
-      included: await type.include(db, actor, page.resources, parsed.includes),
-      ...(page.more ? { nextAfter: page.resources[page.resources.length - 1]!.id! } : {}),
-      ...(warning ? { warning } : {}),
+      included: uniqueIncluded(page.resources, [...(await type.include(db, actor, page.resources, parsed.includes)), ...reverse.resources]),
+      ...(page.next ? { next: page.next } : {}),
+      ...(warnings.length > 0 ? { warning: warningOutcome(warnings) } : {}),
     });
     return sendResource(reply, query, 200, bundle);
   }
@@ -161,3 +175,9 @@ function ifMatchVersion(header: string | undefined): number | undefined {
 }
 
 const notFoundVersion = (type: string, id: string, vid: string) => new HubError('not_found', `${type} ${id} has no version ${vid}`);
+
+/** Warnings of a search (ignored parameters, cut short includes) as the outcome entry of its Bundle. */
+function warningOutcome(messages: string[]): OperationOutcome {
+  const issue: OperationOutcomeIssue[] = messages.map((diagnostics) => ({ severity: 'warning', code: 'not-supported', diagnostics }));
+  return { resourceType: 'OperationOutcome', issue };
+}

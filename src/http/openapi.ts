@@ -43,6 +43,7 @@ export async function registerOpenApi(app: FastifyInstance) {
         { name: 'groups', description: 'Households and their members' },
         { name: 'imports', description: 'Bulk import of CSV and NDJSON files as background jobs' },
         { name: 'programmes', description: 'Programmes, custom attributes, eligibility' },
+        { name: 'organizations', description: 'Programme operators, payment providers, government bodies' },
         { name: 'clients', description: 'OAuth clients (partners, integrators)' },
         { name: 'audit', description: 'Hash-chained audit log' },
         { name: 'auth', description: 'Tokens and keys' },

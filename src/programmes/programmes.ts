@@ -3,6 +3,7 @@ import { appendAudit } from '../audit/log.js';
 import type { Db } from '../db/client.js';
 import { decodeCursor, isUuid, toPage, type Page } from '../db/keyset.js';
 import { programmes } from '../db/schema/index.js';
+import { assertOperator } from './organizations.js';
 import { checkReadable, checkWritable } from '../registry/versioning.js';
 import type { Actor } from '../security/actor.js';
 import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
@@ -24,6 +25,7 @@ export function toProgramme(row: Row): Programme {
     quota: row.quota,
     budget: row.budget === null ? null : Number(row.budget),
     currency: row.currency,
+    operator_id: row.operatorId,
     version: row.version,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
@@ -47,6 +49,7 @@ function columnsOf(input: Omit<ProgrammeInput, 'code' | 'subject'>) {
     quota: input.quota,
     budget: input.budget === undefined || input.budget === null ? input.budget : String(input.budget),
     currency: input.currency,
+    operatorId: input.operator_id,
   };
 }
 
@@ -54,6 +57,7 @@ export function createProgramme(db: Db, actor: Actor, input: ProgrammeInput): Pr
   return db.transaction(async (tx) => {
     await checkFormulas(tx, input.subject, input.eligibility ?? null, input.score ?? null);
     await assertLocationInScope(tx, actor, input.location_id ?? null, '/location_id');
+    await assertOperator(tx, input.operator_id, '/operator_id');
     const [row] = await tx
       .insert(programmes)
       .values({ ...columnsOf(input), name: input.name ?? input.code, code: input.code, subject: input.subject })
@@ -84,6 +88,7 @@ export function updateProgramme(db: Db, actor: Actor, id: string, expectedVersio
       fields.score === undefined ? row.score : fields.score,
     );
     if (fields.location_id !== undefined) await assertLocationInScope(tx, actor, fields.location_id, '/location_id');
+    await assertOperator(tx, fields.operator_id, '/operator_id');
     const [updated] = await tx
       .update(programmes)
       .set({ ...columnsOf(fields), version: row.version + 1, updatedAt: new Date() })

@@ -38,6 +38,7 @@ const programmeFields = {
   quota: Nullable(Type.Integer({ minimum: 1, description: 'Most beneficiaries at once.' })),
   budget: Nullable(Type.Number({ minimum: 0 })),
   currency: Nullable(Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code of the benefit currency.' })),
+  operator_id: Nullable(Uuid),
 };
 
 export const ProgrammeInput = Type.Object(
@@ -171,3 +172,60 @@ export const Benefit = Type.Object({
   status: BeneficiaryStatus,
   since: Type.String({ format: 'date-time' }),
 });
+
+export const OrganizationType = Type.Union(
+  [Type.Literal('programme-operator'), Type.Literal('payment-provider'), Type.Literal('government')],
+  { description: 'programme-operator: runs programmes; payment-provider: delivers payments; government: a public body.' },
+);
+export type OrganizationType = Static<typeof OrganizationType>;
+
+const organizationFields = {
+  type: OrganizationType,
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  identifiers: Type.Array(
+    Type.Object(
+      {
+        system: Type.String({ format: 'uri', maxLength: 500, description: 'The identifier scheme, as a URI (e.g. https://tax.example.gov/tin).' }),
+        value: Type.String({ minLength: 1, maxLength: 200 }),
+      },
+      { additionalProperties: false },
+    ),
+    { maxItems: 20 },
+  ),
+  contact: Type.Object(
+    {
+      name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+      phone: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
+      email: Type.Optional(Type.String({ format: 'email', maxLength: 200 })),
+    },
+    { additionalProperties: false },
+  ),
+  active: Type.Boolean(),
+};
+
+export const OrganizationInput = Type.Object(
+  {
+    type: organizationFields.type,
+    name: organizationFields.name,
+    identifiers: Type.Optional(organizationFields.identifiers),
+    contact: Type.Optional(organizationFields.contact),
+    active: Type.Optional(Type.Boolean({ default: true })),
+  },
+  { additionalProperties: false },
+);
+export type OrganizationInput = Static<typeof OrganizationInput>;
+
+export const OrganizationPatch = Type.Partial(
+  Type.Object({ ...organizationFields, version: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+  { additionalProperties: false, minProperties: 1 },
+);
+export type OrganizationPatch = Static<typeof OrganizationPatch>;
+
+export const Organization = Type.Object({
+  id: Uuid,
+  ...organizationFields,
+  version: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+});
+export type Organization = Static<typeof Organization>;

@@ -1,7 +1,8 @@
-import { and, asc, eq, gt, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client.js';
 import { groupMembers, groups, individuals } from '../db/schema/index.js';
+import { keyset, sortedPage } from '../db/sorted-keyset.js';
 import { notFound } from '../errors.js';
 import type { Actor } from '../security/actor.js';
 import { withinScope } from '../security/geo-scope.js';
@@ -42,18 +43,19 @@ function visible(actor: Actor, where: SQL[]): SQL | undefined {
   );
 }
 
-/** Relationships visible to the actor, in membership id order (keyset). */
+/** Relationships visible to the actor, in membership id order unless the selection sorts (keyset). */
 export async function findRelationships(db: Db, actor: Actor, sel: Selection): Promise<Found<Relationship>> {
+  const seek = keyset(groupMembers.id, sel.order, sel.after);
   const rows = await db
-    .select({ membership: groupMembers, headId: head.individualId, person: individuals })
+    .select({ membership: groupMembers, headId: head.individualId, person: individuals, sortValue: seek.value })
     .from(groupMembers)
     .innerJoin(head, and(eq(head.groupId, groupMembers.groupId), eq(head.role, 'head'), isNull(head.endDate)))
     .innerJoin(groups, eq(groups.id, groupMembers.groupId))
     .innerJoin(individuals, eq(individuals.id, groupMembers.individualId))
-    .where(and(visible(actor, sel.where), sel.afterId === undefined ? undefined : gt(groupMembers.id, sel.afterId)))
-    .orderBy(asc(groupMembers.id))
+    .where(and(visible(actor, sel.where), seek.where))
+    .orderBy(...seek.orderBy)
     .limit(sel.limit + 1);
-  const page = rows.slice(0, sel.limit);
+  const { page, next } = sortedPage(rows, sel.limit, (r) => r.membership.id);
   const ids = await identifiersOf(db, page.map((r) => r.person.id));
   return {
     items: page.map((r) => ({
@@ -64,7 +66,7 @@ export async function findRelationships(db: Db, actor: Actor, sel: Selection): P
       start_date: r.membership.startDate,
       person: toIndividual(r.person, ids.get(r.person.id) ?? []),
     })),
-    more: rows.length > sel.limit,
+    ...(next ? { next } : {}),
   };
 }
 

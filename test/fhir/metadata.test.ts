@@ -18,16 +18,32 @@ t.test('the CapabilityStatement is public, valid R4 and states what is implement
   t.equal(uris?.extension?.find((e) => e.url === 'token')?.valueUri, `${hub.config.publicUrl}/oauth2/client/token`);
 
   const byType = Object.fromEntries(rest.resource!.map((r) => [r.type, r]));
-  t.same(Object.keys(byType).sort(), ['Group', 'Location', 'Patient', 'RelatedPerson']);
+  t.same(Object.keys(byType).sort(), ['EpisodeOfCare', 'Group', 'Location', 'Organization', 'Patient', 'RelatedPerson']);
   const params = (type: string) => byType[type]!.searchParam!.map((p) => p.name).sort();
   t.same(params('Patient'), ['_id', '_lastUpdated', 'address', 'birthdate', 'deceased', 'family', 'gender', 'given', 'identifier', 'name'].sort());
-  t.same(params('Group'), ['_id', '_lastUpdated', 'code', 'identifier', 'member'].sort());
+  t.same(params('Group'), ['_id', '_lastUpdated', 'characteristic-value', 'code', 'identifier', 'member'].sort());
+  t.same(params('Organization'), ['_id', '_lastUpdated', 'active', 'identifier', 'name', 'type'].sort());
+  t.same(params('EpisodeOfCare'), ['_id', '_lastUpdated', 'beneficiary', 'organization', 'patient', 'status', 'type'].sort());
+  t.equal(byType.Group!.searchParam!.find((p) => p.name === 'characteristic-value')?.type, 'composite');
+  t.equal(
+    byType.EpisodeOfCare!.searchParam!.find((p) => p.name === 'beneficiary')?.definition,
+    'https://convergence-hub.org/fhir/SearchParameter/EpisodeOfCare-beneficiary',
+    'a parameter of our own names our definition',
+  );
   t.same(params('Location'), ['_id', '_lastUpdated', 'identifier', 'name', 'partof'].sort());
   t.same(params('RelatedPerson'), ['_id', '_lastUpdated', 'patient']);
   t.same(byType.Group!.searchInclude, ['Group:member', 'Group:member:Patient']);
+  t.same(byType.Patient!.searchRevInclude, ['Group:member', 'RelatedPerson:patient', 'EpisodeOfCare:patient', 'EpisodeOfCare:beneficiary']);
+  t.same(byType.Group!.searchRevInclude, ['EpisodeOfCare:beneficiary']);
+  t.same(byType.Organization!.searchRevInclude, ['EpisodeOfCare:organization']);
+  t.same(byType.Location!.searchRevInclude, ['Location:partof']);
+  t.notOk(byType.EpisodeOfCare!.searchRevInclude);
+  t.match(byType.Patient!.documentation, /_sort by one of _id, _lastUpdated, family, given, birthdate/);
+  t.match(byType.Organization!.documentation, /_sort by one of _id, _lastUpdated, name /);
+  t.match(byType.EpisodeOfCare!.documentation, /_sort by one of _id, _lastUpdated \(/);
   const interactions = (type: string) => byType[type]!.interaction!.map((i) => i.code).sort();
   t.same(interactions('Location'), ['read', 'search-type']);
-  t.same(interactions('RelatedPerson'), ['read', 'search-type']);
+  for (const type of ['RelatedPerson', 'Organization', 'EpisodeOfCare']) t.same(interactions(type), ['read', 'search-type'], `${type} interactions`);
   for (const type of ['Patient', 'Group']) {
     t.same(interactions(type), ['create', 'history-instance', 'read', 'search-type', 'update', 'vread'], `${type} interactions`);
     t.equal(byType[type]!.conditionalCreate, true);

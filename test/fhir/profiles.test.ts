@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import type { CodeSystem, NamingSystem, Resource } from '@medplum/fhirtypes';
 import t from 'tap';
-import { CANONICAL_BASE, CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE } from '../../src/fhir/canonical.js';
+import { CANONICAL_BASE, CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE, SEARCH_PARAMETER } from '../../src/fhir/canonical.js';
+import { OrganizationType } from '../../src/programmes/schemas.js';
 import { MemberRole } from '../../src/registry/schemas.js';
 import { expectValid } from '../helpers/fhir.js';
 
@@ -20,7 +21,7 @@ t.test('every definition in schemas/fhir is valid R4, named for its type and id'
 
 t.test('every canonical URL the server emits has its definition', async (t) => {
   const urls = new Set(resources.map(([, r]) => r.url).filter(Boolean));
-  for (const url of [...Object.values(PROFILE), ...Object.values(EXTENSION), ...Object.values(CODE_SYSTEM)]) {
+  for (const url of [...Object.values(PROFILE), ...Object.values(EXTENSION), ...Object.values(CODE_SYSTEM), ...Object.values(SEARCH_PARAMETER)]) {
     t.ok(urls.has(url), `${url} is defined`);
   }
   const namingUris = new Set(
@@ -35,6 +36,12 @@ t.test('the household-role CodeSystem is exactly the registry roles', async (t) 
   const roles = resources.find(([, r]) => r.url === CODE_SYSTEM.householdRole)![1] as CodeSystem;
   t.same(roles.concept!.map((c) => c.code).sort(), MemberRole.anyOf.map((r: { const: string }) => r.const).sort());
   t.equal(roles.content, 'complete');
+});
+
+t.test('the organization-type CodeSystem is exactly the registry types', async (t) => {
+  const types = resources.find(([, r]) => r.url === CODE_SYSTEM.organizationType)![1] as CodeSystem;
+  t.same(types.concept!.map((c) => c.code).sort(), OrganizationType.anyOf.map((r: { const: string }) => r.const).sort());
+  t.equal(types.content, 'complete');
 });
 
 t.test('the README lists every definition file', async (t) => {

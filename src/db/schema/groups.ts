@@ -18,6 +18,8 @@ export const groups = pgTable(
   },
   (t) => [
     index('groups_location_idx').on(t.locationId),
+    // FHIR _lastUpdated filters and sorts (keyset on updated_at, id).
+    index('groups_updated_idx').on(t.updatedAt, t.id),
     index('groups_attributes_gin').using('gin', sql`${t.attributes} jsonb_path_ops`),
   ],
 );

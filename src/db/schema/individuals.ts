@@ -27,6 +27,8 @@ export const individuals = pgTable(
     index('individuals_given_idx').on(sql`hub_normalise(${t.givenName})`),
     index('individuals_name_trgm').using('gin', sql`hub_normalise(${t.givenName} || ' ' || ${t.familyName}) gin_trgm_ops`),
     index('individuals_birth_date_idx').on(t.birthDate),
+    // FHIR _lastUpdated filters and sorts (keyset on updated_at, id).
+    index('individuals_updated_idx').on(t.updatedAt, t.id),
     index('individuals_attributes_gin').using('gin', sql`${t.attributes} jsonb_path_ops`),
   ],
 );

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { bigserial, check, index, integer, numeric, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { id, versioned } from './columns.js';
 import { locations } from './locations.js';
+import { organizations } from './organizations.js';
 
 /**
  * The registry's custom variables: which `attributes` keys exist for people or households and what type their
@@ -39,6 +40,8 @@ export const programmes = pgTable(
     quota: integer('quota'),
     budget: numeric('budget'),
     currency: text('currency'),
+    /** The agency that runs the programme. */
+    operatorId: uuid('operator_id').references(() => organizations.id),
     ...versioned(),
   },
   (t) => [
@@ -69,6 +72,8 @@ export const beneficiaries = pgTable(
     unique('beneficiaries_programme_subject_key').on(t.programmeId, t.subjectId),
     index('beneficiaries_subject_idx').on(t.subjectId),
     index('beneficiaries_programme_status_idx').on(t.programmeId, t.status),
+    // FHIR _lastUpdated filters and sorts (keyset on updated_at, id).
+    index('beneficiaries_updated_idx').on(t.updatedAt, t.id),
     check('beneficiaries_status_check', sql`${t.status} IN ('POTENTIAL', 'ACTIVE', 'SUSPENDED', 'GRADUATED')`),
   ],
 );

@@ -1,4 +1,4 @@
-import type { Group, GroupMember } from '@medplum/fhirtypes';
+import type { Group, GroupCharacteristic, GroupMember } from '@medplum/fhirtypes';
 import type { GroupInput, Group as Household, Member, MemberInput } from '../../registry/schemas.js';
 import { CODE_SYSTEM, EXTENSION, IDENTIFIER_SYSTEM, PROFILE } from '../canonical.js';
 import { isUuid } from '../../db/keyset.js';
@@ -21,11 +21,42 @@ function memberOf(member: Member): GroupMember {
   };
 }
 
+/** FHIR `code` values: no leading, trailing or double whitespace. */
+const CODE = /^[^\s]+( [^\s]+)*$/;
+
+function characteristicValue(value: unknown): Omit<GroupCharacteristic, 'code' | 'exclude'> | undefined {
+  if (typeof value === 'boolean') return { valueBoolean: value };
+  if (typeof value === 'number' && Number.isFinite(value)) return { valueQuantity: { value } };
+  if (typeof value === 'string' && value.trim() !== '') {
+    return { valueCodeableConcept: { ...(CODE.test(value) && value.length <= 1000 ? { coding: [{ code: value }] } : {}), text: value } };
+  }
+  return undefined;
+}
+
+/**
+ * Household attributes (rooms, water_source, electricity …) as characteristics, by name: a boolean as
+ * valueBoolean, a number as valueQuantity, text as valueCodeableConcept (the text as its code), a list as one
+ * characteristic per item. Nested objects and nulls have no characteristic form and are left out.
+ */
+export function characteristicsOf(attributes: Record<string, unknown>): GroupCharacteristic[] {
+  return Object.keys(attributes)
+    .sort()
+    .flatMap((name) => {
+      const raw = attributes[name];
+      return (Array.isArray(raw) ? raw : [raw]).flatMap((item) => {
+        const value = characteristicValue(item);
+        return value ? [{ code: { coding: [{ system: CODE_SYSTEM.groupAttribute, code: name }] }, ...value, exclude: false }] : [];
+      });
+    });
+}
+
 /**
  * A household as a FHIR R4 Group (profile hub-household), as openIMIS maps a Family: type person, actual, the
- * member count as quantity, members by reference with their household role as an extension.
+ * member count as quantity, members by reference with their household role as an extension, the household's
+ * attributes as characteristics.
  */
 export function toGroup(household: Household): Group {
+  const characteristics = characteristicsOf(household.attributes);
   return {
     resourceType: 'Group',
     id: household.id,
@@ -40,6 +71,7 @@ export function toGroup(household: Household): Group {
     code: { coding: [{ system: CODE_SYSTEM.groupKind, code: household.kind }] },
     ...(household.name ? { name: household.name } : {}),
     quantity: household.members.length,
+    ...(characteristics.length > 0 ? { characteristic: characteristics } : {}),
     ...(household.members.length > 0 ? { member: household.members.map(memberOf) } : {}),
   };
 }
@@ -67,7 +99,8 @@ function memberInput(member: GroupMember, i: number): MemberInput {
 /**
  * A Group as registry input (create or full update): a household is an actual group of persons; its code comes
  * from the household-code identifier (generated when absent), its kind from `code`, its location from the
- * group-location extension and its current members with their roles from `member`. `quantity` is derived.
+ * group-location extension and its current members with their roles from `member`. `quantity` is derived, and
+ * `characteristic` is read-only: attributes are set through the admin API and kept as they are by a FHIR write.
  */
 export function fromGroup(group: Group): GroupInput {
   if (group.type !== 'person') throw invalidResource('a registry group is a group of persons (type person)', 'Group.type');

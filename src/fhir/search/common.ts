@@ -15,6 +15,7 @@ export function commonParameters(id: AnyPgColumn, updatedAt: AnyPgColumn): Searc
       type: 'token',
       definition: r4Definition('Resource', '_id'),
       documentation: 'Logical id of the resource.',
+      sort: 'id',
       toSql: (value): SQL => (isUuid(value) ? inArray(id, [value.toLowerCase()]) : NOTHING),
     },
     {
@@ -22,6 +23,7 @@ export function commonParameters(id: AnyPgColumn, updatedAt: AnyPgColumn): Searc
       type: 'date',
       definition: r4Definition('Resource', '_lastUpdated'),
       documentation: 'When the resource last changed (eq, ne, lt, le, gt, ge, sa, eb prefixes).',
+      sort: { expression: sql`${updatedAt}`, type: 'timestamptz', nullable: false },
       toSql: (value) => dateMatches(sql`${updatedAt}`, value, 'instant', '_lastUpdated'),
     },
   ];

@@ -1,5 +1,6 @@
 import { and, eq, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { identifiers, individuals } from '../../db/schema/index.js';
+import type { SortKey } from '../../db/sorted-keyset.js';
 import { ADMINISTRATIVE_GENDER } from '../canonical.js';
 import type { IdentifierSystems } from '../identifier-systems.js';
 import { badRequest } from '../outcome.js';
@@ -38,13 +39,21 @@ function addressCondition(value: string, modifier: string | undefined): SQL {
 
 /** Search parameters of Patient, over the individuals table. */
 export function patientParameters(systems: IdentifierSystems): SearchParameter[] {
-  const p = (code: string, type: SearchParameter['type'], documentation: string, toSql: SearchParameter['toSql'], modifiers?: readonly string[]): SearchParameter => ({
+  const p = (
+    code: string,
+    type: SearchParameter['type'],
+    documentation: string,
+    toSql: SearchParameter['toSql'],
+    modifiers?: readonly string[],
+    sort?: SortKey,
+  ): SearchParameter => ({
     code,
     type,
     definition: r4Definition(SHARED_WITH_PERSON.includes(code) ? 'individual' : 'Patient', code),
     documentation,
     toSql,
     ...(modifiers ? { modifiers } : {}),
+    ...(sort ? { sort } : {}),
   });
   return [
     ...commonParameters(individuals.id, individuals.updatedAt),
@@ -63,20 +72,31 @@ export function patientParameters(systems: IdentifierSystems): SearchParameter[]
         )!,
       STRING_MODIFIERS,
     ),
-    p('family', 'string', 'Family name.', (v, m) => stringMatches(sql`${individuals.familyName}`, v, m), STRING_MODIFIERS),
+    p('family', 'string', 'Family name. _sort=family orders case- and accent-insensitively.', (v, m) => stringMatches(sql`${individuals.familyName}`, v, m), STRING_MODIFIERS, {
+      // The expression of the individuals_family_given_idx index, so the sort reads it in order.
+      expression: sql`hub_normalise(${individuals.familyName})`,
+      type: 'text',
+      nullable: false,
+    }),
     p(
       'given',
       'string',
-      'Given or middle name.',
+      'Given or middle name. _sort=given orders by the (first) given name, case- and accent-insensitively.',
       (v, m) =>
         or(
           stringMatches(sql`${individuals.givenName}`, v, m),
           and(isNotNull(individuals.middleName), stringMatches(sql`${individuals.middleName}`, v, m)),
         )!,
       STRING_MODIFIERS,
+      { expression: sql`hub_normalise(${individuals.givenName})`, type: 'text', nullable: false },
     ),
-    p('birthdate', 'date', 'Date of birth (eq, ne, lt, le, gt, ge, sa, eb prefixes; YYYY, YYYY-MM or YYYY-MM-DD).', (v) =>
-      dateMatches(sql`${individuals.birthDate}`, v, 'date', 'birthdate'),
+    p(
+      'birthdate',
+      'date',
+      'Date of birth (eq, ne, lt, le, gt, ge, sa, eb prefixes; YYYY, YYYY-MM or YYYY-MM-DD). _sort puts people without one last.',
+      (v) => dateMatches(sql`${individuals.birthDate}`, v, 'date', 'birthdate'),
+      undefined,
+      { expression: sql`${individuals.birthDate}`, type: 'date', nullable: true },
     ),
     p('gender', 'token', 'male | female | other | unknown (system http://hl7.org/fhir/administrative-gender).', (v) => {
       const code = codeIn(parseToken(v, 'gender'), ADMINISTRATIVE_GENDER);
