@@ -13,6 +13,7 @@ import { groupRoutes } from './http/api/groups.js';
 import { individualRoutes } from './http/api/individuals.js';
 import { keyRoutes } from './http/api/keys.js';
 import { locationRoutes } from './http/api/locations.js';
+import { paymentRoutes } from './http/api/payments.js';
 import { programmeRoutes } from './http/api/programmes.js';
 import { fhirRoutes, FHIR_PREFIX } from './fhir/routes.js';
 import { registerAuthentication } from './http/auth.js';
@@ -20,6 +21,8 @@ import { registerErrorHandling } from './http/error-handler.js';
 import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
 import { registerOpenApi } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
+import { paymentGateways } from './adapters/payment/index.js';
+import type { GatewayRegistry } from './payments/gateway.js';
 import { KeyStore, keyStoreOptions } from './security/keys.js';
 import type { TokenSettings } from './security/tokens.js';
 
@@ -28,6 +31,8 @@ export interface AppOptions {
   database: Database;
   /** A pino logger for requests; none (silent) when omitted, as in tests. */
   logger?: FastifyBaseLogger;
+  /** Payment gateways by name; built from `config.paymentGateways` when omitted. */
+  gateways?: GatewayRegistry;
 }
 
 /** Incoming X-Request-Id is kept when it looks like an id; otherwise a fresh one is made. */
@@ -52,7 +57,7 @@ export const loggerOptions = (config: Config): LoggerOptions => ({
 });
 
 /** Builds the HTTP application over an open (and migrated) database. No side effects beyond the instance. */
-export async function buildApp({ config, database, logger }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logger, gateways }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
@@ -93,6 +98,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
       await api.register(individualRoutes, { db });
       await api.register(groupRoutes, { db });
       await api.register(programmeRoutes, { db });
+      await api.register(paymentRoutes, { db, gateways: gateways ?? paymentGateways(config, keys) });
       await api.register(clientRoutes, { db });
       await api.register(auditRoutes, { db });
       await api.register(keyRoutes, { keys });
