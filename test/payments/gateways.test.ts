@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { compactVerify, createLocalJWKSet } from 'jose';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { SandboxGateway, type SandboxOptions } from '../../src/adapters/payment/sandbox.js';
 import type { BatchReceipt, OutgoingBatch, PaymentGateway } from '../../src/payments/gateway.js';
-import { tempDir, testHub } from '../helpers/hub.js';
+import { tempDir, testHub, type TestHub } from '../helpers/hub.js';
 import { expectProblem } from '../helpers/registry.js';
 import { activeProgramme, enrolAll, generate, paymentRegistry, paymentsOf, plan } from './fixtures.js';
 
@@ -39,7 +39,7 @@ class UnreliableLine implements PaymentGateway {
 const sandbox = (options: Partial<SandboxOptions> = {}) =>
   new SandboxGateway('flaky', { failureRate: 0, seed: 7, settle: 'immediate', batchSize: 2, ...options });
 
-async function approvedCycle(t: Parameters<Parameters<typeof t.test>[1]>[0], hub: Awaited<ReturnType<typeof testHub>>, gateway = 'flaky') {
+async function approvedCycle(t: Test, hub: TestHub, gateway = 'flaky') {
   await paymentRegistry(t, hub);
   const programme = await activeProgramme(t, hub);
   const monthly = await plan(t, hub, programme.id, { gateway });
