@@ -20,6 +20,7 @@ import { individualRoutes } from './http/api/individuals.js';
 import { keyRoutes } from './http/api/keys.js';
 import { locationRoutes } from './http/api/locations.js';
 import { organizationRoutes } from './http/api/organizations.js';
+import { paymentRoutes } from './http/api/payments.js';
 import { programmeRoutes } from './http/api/programmes.js';
 import { fhirRoutes, FHIR_PREFIX } from './fhir/routes.js';
 import { registerAuthentication } from './http/auth.js';
@@ -27,6 +28,8 @@ import { registerErrorHandling } from './http/error-handler.js';
 import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
 import { registerOpenApi } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
+import { paymentGateways } from './adapters/payment/index.js';
+import type { GatewayRegistry } from './payments/gateway.js';
 import { KeyStore, keyStoreOptions } from './security/keys.js';
 import type { TokenSettings } from './security/tokens.js';
 
@@ -37,6 +40,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
   /** Work the job queues and dispatch notifications (default); off for a process that only needs the routes. */
   workers?: boolean;
+  /** Payment gateways by name; built from `config.paymentGateways` when omitted. */
+  gateways?: GatewayRegistry;
 }
 
 /** Incoming X-Request-Id is kept when it looks like an id; otherwise a fresh one is made. */
@@ -61,7 +66,7 @@ export const loggerOptions = (config: Config): LoggerOptions => ({
 });
 
 /** Builds the HTTP application over an open (and migrated) database. No side effects beyond the instance. */
-export async function buildApp({ config, database, logger, workers = true }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logger, workers = true, gateways }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
@@ -104,6 +109,7 @@ export async function buildApp({ config, database, logger, workers = true }: App
       await api.register(groupRoutes, { db });
       await api.register(programmeRoutes, { db });
       await api.register(organizationRoutes, { db });
+      await api.register(paymentRoutes, { db, gateways: gateways ?? paymentGateways(config, keys) });
       await api.register(clientRoutes, { db });
       await api.register(auditRoutes, { db });
       await api.register(importRoutes, { database, jobs, maxBytes: config.importMaxBytes });

@@ -24,7 +24,13 @@ export interface Config {
   /** FHIR `Identifier.system` URI of each registry identifier type that has an official one (e.g. NIN). */
   fhirIdentifierSystems: Record<string, string>;
   dci: DciConfig;
+  /** Payment gateways by the name plans use. */
+  paymentGateways: Record<string, PaymentGatewayConfig>;
 }
+
+export type PaymentGatewayConfig =
+  | { adapter: 'sandbox'; failure_rate: number; seed: number; settle: 'immediate' | 'deferred'; batch_size: number }
+  | { adapter: 'file'; directory: string; batch_size: number };
 
 /** A DCI query attribute backed by a key of the records' custom `attributes`. */
 export interface DciCustomAttribute {
@@ -76,6 +82,52 @@ function dciAttributes(env: Env): Record<string, DciCustomAttribute> {
     }
   }
   return parsed as Record<string, DciCustomAttribute>;
+}
+
+const GATEWAY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** `HUB_PAYMENT_GATEWAYS`: JSON `{"name": {"adapter": "sandbox" | "file", …}}`; a sandbox and a file gateway by default. */
+function paymentGateways(env: Env, dataDir: string): Record<string, PaymentGatewayConfig> {
+  const name = 'HUB_PAYMENT_GATEWAYS';
+  const raw = env[name];
+  const defaults = { sandbox: { adapter: 'sandbox' }, file: { adapter: 'file' } };
+  let parsed: unknown = defaults;
+  if (raw !== undefined && raw !== '') {
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new ConfigError(name, 'not valid JSON');
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(name, 'expected an object {"name": {"adapter": "sandbox" | "file", ...}}');
+  }
+  const gateways: Record<string, PaymentGatewayConfig> = {};
+  for (const [gateway, value] of Object.entries(parsed as Record<string, unknown>)) {
+    const def = (value ?? {}) as Record<string, unknown>;
+    const fail = (detail: string): never => {
+      throw new ConfigError(name, `gateway "${gateway}": ${detail}`);
+    };
+    if (!GATEWAY_NAME.test(gateway)) fail('names are 1-64 letters, digits, ".", "_" or "-"');
+    const batchSize = def.batch_size ?? (def.adapter === 'file' ? 100_000 : 1000);
+    if (!Number.isInteger(batchSize) || (batchSize as number) < 1 || (batchSize as number) > 1_000_000) fail('batch_size must be an integer 1..1000000');
+    if (def.adapter === 'sandbox') {
+      const failureRate = def.failure_rate ?? 0;
+      const seed = def.seed ?? 1;
+      const settle = def.settle ?? 'immediate';
+      if (typeof failureRate !== 'number' || failureRate < 0 || failureRate > 1) fail('failure_rate must be a number 0..1');
+      if (!Number.isInteger(seed)) fail('seed must be an integer');
+      if (settle !== 'immediate' && settle !== 'deferred') fail('settle must be immediate or deferred');
+      gateways[gateway] = { adapter: 'sandbox', failure_rate: failureRate as number, seed: seed as number, settle: settle as 'immediate', batch_size: batchSize as number };
+    } else if (def.adapter === 'file') {
+      const directory = def.directory ?? path.join(dataDir, 'payments', gateway);
+      if (typeof directory !== 'string' || directory === '') fail('directory must be a path');
+      gateways[gateway] = { adapter: 'file', directory: path.resolve(directory as string), batch_size: batchSize as number };
+    } else {
+      fail('adapter must be "sandbox" or "file"');
+    }
+  }
+  return gateways;
 }
 
 export class ConfigError extends Error {
@@ -145,10 +197,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (hubSecret !== undefined && hubSecret.length < 16) {
     throw new ConfigError('HUB_SECRET', 'must be at least 16 characters');
   }
+  const dataDir = path.resolve(env.HUB_DATA_DIR || './data');
   return {
     host,
     port,
-    dataDir: path.resolve(env.HUB_DATA_DIR || './data'),
+    dataDir,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     publicUrl,
     tokenAudience: env.HUB_TOKEN_AUDIENCE || publicUrl,
@@ -173,5 +226,6 @@ export function loadConfig(env: Env = process.env): Config {
       notifyIntervalMs: integer(env, 'DCI_NOTIFY_INTERVAL', 1000, 100, 3_600_000),
     },
     fhirIdentifierSystems: identifierSystems(env, 'HUB_FHIR_IDENTIFIER_SYSTEMS'),
+    paymentGateways: paymentGateways(env, dataDir),
   };
 }

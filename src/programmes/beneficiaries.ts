@@ -6,9 +6,11 @@ import { queryRows } from '../db/query-rows.js';
 import { beneficiaries, beneficiaryEvents, programmes } from '../db/schema/index.js';
 import { conflict, notFound } from '../errors.js';
 import type { Actor } from '../security/actor.js';
+import { enrolmentBudget, subjectTable } from '../payments/budget.js';
 import { consideredSubjects } from './eligibility.js';
 import { getProgramme, toProgramme } from './programmes.js';
 import type { Beneficiary, BeneficiaryStatus, EnrolmentInput, EnrolmentResult } from './schemas.js';
+import { SUBJECT_ALIAS } from './vocabulary.js';
 
 /** The statuses a beneficiary may come from to reach each status. POTENTIAL is entered only by enrolment. */
 const ALLOWED_FROM: Record<BeneficiaryStatus, BeneficiaryStatus[]> = {
@@ -74,8 +76,8 @@ export async function changeBeneficiaryStatus(
 }
 
 /**
- * Enrols the best-ranked eligible subjects not yet in the programme, up to its quota, as POTENTIAL (or ACTIVE when
- * asked). The programme row is locked so that two enrolments never overshoot the quota together.
+ * Enrols the best-ranked eligible subjects not yet in the programme, up to its quota and within its budget (the
+ * projected cost of its payment plans), as POTENTIAL (or ACTIVE when asked). The programme row is locked so that two enrolments never overshoot the quota together.
  */
 export function enrol(db: Db, actor: Actor, programmeId: string, input: EnrolmentInput): Promise<EnrolmentResult> {
   return db.transaction(async (tx) => {
@@ -93,29 +95,44 @@ export function enrol(db: Db, actor: Actor, programmeId: string, input: Enrolmen
     const room = programme.quota === null ? null : Math.max(0, programme.quota - Number(held!.n));
     const limit = Math.min(room ?? Number.MAX_SAFE_INTEGER, input.limit ?? Number.MAX_SAFE_INTEGER);
     const considered = await consideredSubjects(tx, actor, programme, asOf);
-    const enrolled = await queryRows<{ id: string }>(
+    const budget = await enrolmentBudget(tx, programme, asOf, HOLDING_QUOTA);
+    const subject = sql.identifier(SUBJECT_ALIAS);
+    // With a budget, candidates are taken in rank order while their running projected cost fits in what is left.
+    const ranked = budget
+      ? sql`SELECT c.id, c.score, ${budget.cost} AS cost,
+                   sum(${budget.cost}) OVER (ORDER BY c.score ASC NULLS LAST, c.id ROWS UNBOUNDED PRECEDING) AS running
+            FROM considered c JOIN ${subjectTable(programme)} ${subject} ON ${subject}.id = c.id`
+      : sql`SELECT c.id, c.score, 0::numeric AS cost FROM considered c`;
+    const [outcome] = await queryRows<{ enrolled: string | number; cost: string | number }>(
       tx,
       sql`WITH considered AS MATERIALIZED (${considered}),
-        chosen AS (
-          SELECT c.id, c.score FROM considered c
+        ranked AS (${ranked}
           WHERE c.eligible AND NOT EXISTS (
-            SELECT 1 FROM beneficiaries b WHERE b.programme_id = ${programmeId} AND b.subject_id = c.id)
-          ORDER BY c.score ASC NULLS LAST, c.id
+            SELECT 1 FROM beneficiaries b WHERE b.programme_id = ${programmeId} AND b.subject_id = c.id)),
+        chosen AS (
+          SELECT id, score, cost FROM ranked
+          ${budget ? sql`WHERE running <= ${budget.room}::numeric` : sql``}
+          ORDER BY score ASC NULLS LAST, id
           LIMIT ${limit}::bigint),
         inserted AS (
           INSERT INTO beneficiaries (programme_id, subject_id, status, score, reason)
           SELECT ${programmeId}, id, ${status}, score, ${reason} FROM chosen
           ON CONFLICT DO NOTHING
-          RETURNING id)
-        INSERT INTO beneficiary_events (beneficiary_id, from_status, to_status, reason, actor)
-        SELECT id, NULL, ${status}, ${reason}, ${actor.id} FROM inserted
-        RETURNING beneficiary_id AS id`,
+          RETURNING id, subject_id),
+        events AS (
+          INSERT INTO beneficiary_events (beneficiary_id, from_status, to_status, reason, actor)
+          SELECT id, NULL, ${status}, ${reason}, ${actor.id} FROM inserted
+          RETURNING beneficiary_id)
+        SELECT (SELECT count(*) FROM events) AS enrolled,
+               (SELECT COALESCE(sum(ch.cost), 0) FROM inserted i JOIN chosen ch ON ch.id = i.subject_id) AS cost`,
     );
+    const enrolled = Number(outcome!.enrolled);
     const result: EnrolmentResult = {
       as_of: asOf,
       status,
-      enrolled: enrolled.length,
-      remaining_quota: room === null ? null : room - enrolled.length,
+      enrolled,
+      remaining_quota: room === null ? null : room - enrolled,
+      ...(budget ? { projected_cost: Number(outcome!.cost), remaining_budget: budget.room - Number(outcome!.cost) } : {}),
     };
     await appendAudit(tx, actor, { action: 'programme.enrol', entityType: 'programme', entityId: programmeId, after: result });
     return result;

@@ -144,6 +144,12 @@ export const EnrolmentResult = Type.Object({
   status: BeneficiaryStatus,
   enrolled: Type.Integer({ minimum: 0 }),
   remaining_quota: Nullable(Type.Integer({ minimum: 0 })),
+  projected_cost: Type.Optional(
+    Type.Number({ description: 'Budgeted programmes: what those enrolled now would cost over every payment plan schedule.' }),
+  ),
+  remaining_budget: Type.Optional(
+    Type.Number({ description: 'Budgeted programmes: the budget left after the projected cost of all current beneficiaries.' }),
+  ),
 });
 export type EnrolmentResult = Static<typeof EnrolmentResult>;
 

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { unprocessable } from '../errors.js';
 import { attributeTypes } from './attributes.js';
@@ -26,4 +27,17 @@ export function compileProgrammeFormula(source: string, vocabulary: Vocabulary, 
     if (err instanceof FormulaError) throw unprocessable(err.message, pointer);
     throw err;
   }
+}
+
+/**
+ * The vocabulary plus named numbers (a payment plan's `parameters`, such as `base`), bound as parameters. A name the
+ * vocabulary already has is refused, so a parameter never silently hides a registry field.
+ */
+export function withNumbers(vocabulary: Vocabulary, numbers: Readonly<Record<string, number>>, pointer: string): Vocabulary {
+  const variables = new Map(vocabulary.variables);
+  for (const [name, value] of Object.entries(numbers)) {
+    if (variables.has(name)) throw unprocessable(`"${name}" is already a name formulas use; choose another`, `${pointer}/${name}`);
+    variables.set(name, { type: 'number', sql: sql`${value}::numeric` });
+  }
+  return { ...vocabulary, variables };
 }

@@ -1,4 +1,4 @@
-/** Every scope the hub knows, `<area>:<read|write>` plus `admin` (which holds them all). */
+/** Every scope the hub knows, `<area>:<read|write>` (and `payments:approve`) plus `admin` (which holds them all). */
 export const SCOPES = {
   'registry:read': 'Read locations, individuals and groups (admin API).',
   'registry:write': 'Create, update and delete locations, individuals and groups (admin API).',
@@ -9,7 +9,8 @@ export const SCOPES = {
   'programmes:read': 'Read programmes, eligibility and beneficiaries.',
   'programmes:write': 'Manage programmes, eligibility and enrolment.',
   'payments:read': 'Read payment plans, cycles and payments.',
-  'payments:write': 'Manage payment plans, cycles, gateways and reconciliation.',
+  'payments:write': 'Manage payment plans, generate and send cycles, record compliance, reconcile.',
+  'payments:approve': 'Approve payment cycles for sending (four eyes: not the client that generated them).',
   'grievances:read': 'Read grievances.',
   'grievances:write': 'Create and handle grievances.',
   'audit:read': 'Read and verify the audit log.',

@@ -7,6 +7,7 @@ import postgres from 'postgres';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
+import type { GatewayRegistry } from '../../src/payments/gateway.js';
 import { prepareDatabase } from '../../src/setup.js';
 
 interface Teardown {
@@ -77,7 +78,11 @@ export function tempDir(t: Teardown): string {
   return dir;
 }
 
-export async function testHub(t: Teardown, env: Record<string, string> = {}, options: { workers?: boolean } = {}): Promise<TestHub> {
+export async function testHub(
+  t: Teardown,
+  env: Record<string, string> = {},
+  options: { workers?: boolean; gateways?: GatewayRegistry } = {},
+): Promise<TestHub> {
   const database = await freshDatabase(t);
   const config = loadConfig({ HUB_DATA_DIR: tempDir(t), ...env });
   const { bootstrapFile } = await prepareDatabase(config, database);

@@ -8,3 +8,4 @@ export * from './programmes.js';
 export * from './dci.js';
 export * from './versions.js';
 export * from './imports.js';
+export * from './payments.js';
