@@ -1,8 +1,10 @@
+import { KoboError } from './adapters/intake/kobo.js';
 import { DatabaseInUseError } from './db/lock.js';
 import { verifyAuditChain } from './audit/log.js';
 import { clientsCommand, UsageError } from './cli/clients.js';
 import { print, withDatabase } from './cli/database.js';
 import { importCommand } from './cli/import.js';
+import { intakeCommand } from './cli/intake.js';
 import { printOpenApi } from './cli/openapi.js';
 import { seedCommand } from './cli/seed.js';
 import { serve } from './cli/serve.js';
@@ -21,6 +23,8 @@ const USAGE = `usage: hub <command>
   import FILE --type locations|individuals|households|members [--mapping FILE] [--dry-run] [--all-or-nothing]
          [--errors report.csv] [--batch-size N] [--json]
                                 CSV or NDJSON into the registry (upsert); refused rows reported with their line
+  intake kobo --url URL --asset UID --type TYPE --mapping FILE [--dry-run] [--json]
+                                new KoBoToolbox submissions into the registry (KOBO_TOKEN in the environment)
   seed --individuals N [--seed S] [--csv DIR]
                                 synthetic registry (households, people, locations) into the database or as CSV
   openapi                       print the OpenAPI document`;
@@ -57,6 +61,8 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     case 'import':
       return importCommand(config, args);
+    case 'intake':
+      return intakeCommand(config, args);
     case 'seed':
       await seedCommand(config, args);
       return 0;
@@ -77,7 +83,7 @@ async function run(argv: string[]): Promise<number> {
 /** Known failures end with one line on stderr naming the cause; anything else is a bug and shows its stack. */
 function fail(err: unknown): number {
   if (err instanceof ConfigError) process.stderr.write(`configuration error: ${err.message}\n`);
-  else if (err instanceof UsageError || err instanceof DatabaseInUseError || err instanceof KeyStoreError) {
+  else if (err instanceof UsageError || err instanceof DatabaseInUseError || err instanceof KeyStoreError || err instanceof KoboError) {
     process.stderr.write(`${err.message}\n`);
   } else if (err instanceof HubError) process.stderr.write(`refused: ${err.message}\n`);
   else {

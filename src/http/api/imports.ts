@@ -145,6 +145,8 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ database: Database; jobs:
     '/imports',
     {
       config: { scope: 'registry:write' },
+      // The body is a stream and multipart fields are strings: the schemas document them, checkOptions checks them.
+      validatorCompiler: () => () => true,
       schema: {
         tags,
         summary: 'Import a CSV or NDJSON file of locations, individuals, households or members (background job)',
@@ -158,7 +160,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ database: Database; jobs:
             'application/x-ndjson': { schema: { format: 'binary', description: 'One JSON object per line.' } },
             'multipart/form-data': {
               schema: {
-                properties: { ...ImportOptions, file: { format: 'binary', description: 'The file (last part).' } },
+                properties: { ...ImportOptions, file: { type: 'string', format: 'binary', description: 'The file (last part).' } },
               },
             },
           },
@@ -236,6 +238,9 @@ function checkOptions(raw: Record<string, unknown>): Options {
   const type = raw.type;
   if (typeof type !== 'string' || !(IMPORT_TYPES as string[]).includes(type)) {
     throw new HubError('invalid', `type must be one of ${IMPORT_TYPES.join(', ')}`, [{ parameter: 'type', detail: 'required' }]);
+  }
+  if (raw.file_name !== undefined && (typeof raw.file_name !== 'string' || raw.file_name.length > 255)) {
+    throw new HubError('invalid', 'file_name must be at most 255 characters', [{ parameter: 'file_name', detail: 'at most 255 characters' }]);
   }
   const format = raw.format;
   if (format !== undefined && format !== 'csv' && format !== 'ndjson') throw new HubError('invalid', 'format must be csv or ndjson', [{ parameter: 'format', detail: 'csv or ndjson' }]);
