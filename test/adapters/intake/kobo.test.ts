@@ -128,10 +128,12 @@ t.test('hub intake kobo: token from KOBO_TOKEN, mapping file, summary line', asy
   const written: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string) => written.push(String(chunk)) > 0) as unknown as typeof process.stdout.write;
+  let code: number;
   try {
-    t.equal(await intakeCommand(config, args, { KOBO_TOKEN: TOKEN }), 0);
+    code = await intakeCommand(config, args, { KOBO_TOKEN: TOKEN });
   } finally {
     process.stdout.write = write;
   }
+  t.equal(code, 0);
   t.match(JSON.parse(written.find((w) => w.includes('"source":"kobo:'))!), { source: 'kobo:aForm123', read: 1, inserted: 1, cursor: '2026-11-01T08:00:00.000Z' });
 });
