@@ -8,6 +8,7 @@ import { unprocessable } from '../errors.js';
 import { suspendBenefitsOfDeceased } from '../programmes/beneficiaries.js';
 import type { Actor } from '../security/actor.js';
 import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
+import { flagProbableDuplicates } from './duplicate-flags.js';
 import type { Identifier, Individual, IndividualInput, IndividualPatch } from './schemas.js';
 import { recordGroupVersion, recordIndividualVersion } from './record-versions.js';
 import { attributeConditions, birthDatesForAge, fuzzyName, sameName } from './search.js';
@@ -96,6 +97,7 @@ export async function insertIndividual(tx: Db, actor: Actor, input: IndividualIn
   const created = toIndividual(row!, ids);
   await appendAudit(tx, actor, { action: 'individual.create', entityType: 'individual', entityId: created.id, after: created });
   await recordIndividualVersion(tx, actor, created);
+  await flagProbableDuplicates(tx, sql`(SELECT ${created.id}::uuid)`);
   return created;
 }
 
@@ -149,6 +151,7 @@ export function updateIndividual(
     await appendAudit(tx, actor, { action: 'individual.update', entityType: 'individual', entityId: id, before, after });
     if (!before.death_date && after.death_date) await suspendBenefitsOfDeceased(tx, actor, id, after.death_date);
     await recordIndividualVersion(tx, actor, after);
+    await flagProbableDuplicates(tx, sql`(SELECT ${id}::uuid)`);
     return after;
   });
 }

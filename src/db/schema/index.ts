@@ -6,3 +6,5 @@ export * from './audit.js';
 export * from './programmes.js';
 export * from './dci.js';
 export * from './versions.js';
+export * from './duplicates.js';
+export * from './maintenance.js';
