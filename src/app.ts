@@ -9,6 +9,7 @@ import { dciSocialRegistryRoutes } from './dci/routes.js';
 import { auditRoutes } from './http/api/audit.js';
 import { clientRoutes } from './http/api/clients.js';
 import { Problem } from './http/api/common.js';
+import { duplicateRoutes } from './http/api/duplicates.js';
 import { groupRoutes } from './http/api/groups.js';
 import { individualRoutes } from './http/api/individuals.js';
 import { keyRoutes } from './http/api/keys.js';
@@ -92,6 +93,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
       await api.register(locationRoutes, { db });
       await api.register(individualRoutes, { db });
       await api.register(groupRoutes, { db });
+      await api.register(duplicateRoutes, { db });
       await api.register(programmeRoutes, { db });
       await api.register(clientRoutes, { db });
       await api.register(auditRoutes, { db });

@@ -26,7 +26,8 @@ export async function flagProbableDuplicates(db: Db, ids: SQL): Promise<number> 
     sql`WITH pairs AS (
           SELECT least(a.id, b.id) AS first_id, greatest(a.id, b.id) AS second_id, a.location_id,
                  similarity(a.search_name, b.search_name) AS sim, a.birth_date = b.birth_date AS same_date,
-                 a.birth_date AS a_birth, b.birth_date AS b_birth
+                 CASE WHEN a.id < b.id THEN a.birth_date ELSE b.birth_date END AS first_birth,
+                 CASE WHEN a.id < b.id THEN b.birth_date ELSE a.birth_date END AS second_birth
           FROM individuals a
           JOIN individuals b ON b.location_id = a.location_id
             AND b.birth_date >= date_trunc('year', a.birth_date)::date
@@ -41,8 +42,8 @@ export async function flagProbableDuplicates(db: Db, ids: SQL): Promise<number> 
                  round(60 * sim + CASE WHEN same_date THEN 40 ELSE 20 END)::int,
                  jsonb_build_array(
                    jsonb_build_object('rule', 'similar_names', 'similarity', round(sim::numeric, 2)),
-                   CASE WHEN same_date THEN jsonb_build_object('rule', 'same_birth_date', 'birth_date', a_birth)
-                        ELSE jsonb_build_object('rule', 'same_birth_year', 'birth_dates', jsonb_build_array(a_birth, b_birth)) END,
+                   CASE WHEN same_date THEN jsonb_build_object('rule', 'same_birth_date', 'birth_date', first_birth)
+                        ELSE jsonb_build_object('rule', 'same_birth_year', 'birth_dates', jsonb_build_array(first_birth, second_birth)) END,
                    jsonb_build_object('rule', 'same_location', 'location_id', location_id))
           FROM pairs
           ON CONFLICT (key) DO NOTHING
