@@ -72,7 +72,10 @@ try {
     importSeconds += seconds;
     total += summary.read;
     if (summary.rejected > 0) throw new Error(`${type}: ${summary.rejected} rows refused`);
-    say(`import ${type}: ${summary.inserted} rows in ${seconds.toFixed(1)} s (${Math.round(summary.read / seconds)} rows/s)`);
+    say(
+      `import ${type}: ${summary.inserted} rows in ${seconds.toFixed(1)} s (${Math.round(summary.read / seconds)} rows/s)` +
+        `${summary.bulk ? ', bulk load (search indexes rebuilt at the end)' : ''}, ${summary.flagged} duplicates flagged`,
+    );
   }
   const peakMb = process.resourceUsage().maxRSS / 1024;
   say(`import total: ${total} rows in ${importSeconds.toFixed(1)} s (${Math.round(total / importSeconds)} rows/s); raw COPY ${rawSeconds.toFixed(1)} s; ratio ${(importSeconds / rawSeconds).toFixed(2)}x; peak RSS ${peakMb.toFixed(0)} MB`);

@@ -235,7 +235,7 @@ const PLANS: Record<ImportType, Plan> = {
   },
 };
 
-/** Tables each import type writes or looks rows up in. */
+/** Tables each import type looks rows up in (statistics refreshed once at the start). */
 const TABLES: Record<ImportType, string[]> = {
   locations: ['locations'],
   individuals: ['individuals', 'identifiers', 'locations'],
@@ -243,12 +243,22 @@ const TABLES: Record<ImportType, string[]> = {
   members: ['group_members', 'groups', 'individuals', 'identifiers'],
 };
 
+/** Tables each import type fills (statistics refreshed as its inserts double). */
+const WRITTEN: Record<ImportType, string[]> = {
+  locations: ['locations'],
+  individuals: ['individuals', 'identifiers'],
+  households: ['groups'],
+  members: ['group_members'],
+};
+
 /**
  * A bulk load outruns autovacuum: planned on statistics of a table a hundred times smaller, the lookups of a batch
- * turn into hash joins over whole tables. The importer refreshes them at the start and as its inserts double.
+ * turn into hash joins over whole tables. The importer refreshes all the tables it reads at the start, then the
+ * ones it fills (and its key table) as its inserts double.
  */
-export async function refreshStatistics(db: Db, type: ImportType, keys?: string): Promise<void> {
-  await db.execute(sql.raw(`ANALYZE ${[...TABLES[type], ...(keys ? [keys] : [])].join(', ')}`));
+export async function refreshStatistics(db: Db, type: ImportType, tables: 'read' | 'written', keys?: string): Promise<void> {
+  const names = tables === 'read' ? TABLES[type] : [...WRITTEN[type], ...(keys ? [keys] : [])];
+  await db.execute(sql.raw(`ANALYZE ${names.join(', ')}`));
 }
 
 /**

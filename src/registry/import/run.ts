@@ -56,7 +56,7 @@ class RollBack extends Error {}
  */
 export async function runImport(database: Database, actor: Actor, options: ImportOptions): Promise<ImportSummary> {
   const { type } = options;
-  const batchSize = options.batchSize ?? 10_000;
+  const batchSize = options.batchSize ?? 25_000;
   const summary: ImportSummary = {
     id: randomUUID(),
     type,
@@ -85,7 +85,7 @@ export async function runImport(database: Database, actor: Actor, options: Impor
   let analyzeAt = batchSize;
   const merge = async (tx: BulkTransaction, rows: StagedRow[]) => {
     if (summary.inserted >= analyzeAt) {
-      await refreshStatistics(tx.db, type, keys);
+      await refreshStatistics(tx.db, type, 'written', keys);
       analyzeAt *= 2;
     }
     const result = await mergeBatch(tx, type, rows, present, keys);
@@ -155,7 +155,7 @@ export async function runImport(database: Database, actor: Actor, options: Impor
   };
 
   await rebuildSearchIndexes(database);
-  await refreshStatistics(database.db, type);
+  await refreshStatistics(database.db, type, 'read');
   if (!options.dryRun && !options.allOrNothing) {
     summary.bulk = await registryIsNearlyEmpty(database.db, type);
     if (summary.bulk) await dropSearchIndexes(database, type);
@@ -166,7 +166,7 @@ export async function runImport(database: Database, actor: Actor, options: Impor
       await dropKeyTable(database.db, keys);
       if (summary.bulk) {
         await rebuildSearchIndexes(database);
-        await refreshStatistics(database.db, type);
+        await refreshStatistics(database.db, type, 'written');
       }
     }
     return summary;

@@ -22,7 +22,8 @@ const SEARCH_INDEXES: Record<ImportType, string[]> = {
     'identifiers_individual_idx',
   ],
   households: ['groups_location_idx', 'groups_attributes_gin'],
-  members: ['group_members_individual_idx'],
+  // Each household a member joins gets a new version: a row update, which also touches every index of groups.
+  members: ['group_members_individual_idx', 'groups_location_idx', 'groups_attributes_gin'],
 };
 
 const TARGET: Record<ImportType, string> = { locations: 'locations', individuals: 'individuals', households: 'groups', members: 'group_members' };
