@@ -13,14 +13,27 @@ export const NAME_SIMILARITY = 0.6;
 export const OTHER_PERSON_SIMILARITY = 0.5;
 
 /**
- * Probable duplicates of the individuals in `ids` (a subquery of ids): other living records in the same location,
- * born the same year, not of the opposite sex, with similar names. Blocking on (location, birth year) keeps each
- * lookup to a handful of rows through individuals_location_birth_idx, so the pairs come from an index range scan
- * per person instead of comparing names across the registry. Score: 60 × name similarity + 40 for the same birth
- * date (20 for the same year only). A pair is stored once (smaller id first); a decided pair is never re-opened.
- * Answers how many new candidates were stored.
+ * Probable duplicates: two living records in the same location, born the same year, not of the opposite sex, with
+ * similar names. Score: 60 × name similarity + 40 for the same birth date (20 for the same year only). A pair is
+ * stored once (smaller id first); a decided pair is never re-opened. Answers how many new candidates were stored.
+ *
+ * `ids` (a subquery of ids): the pairs of those individuals. Blocking on (location, birth year) keeps each lookup to
+ * a handful of rows through individuals_location_birth_idx, instead of comparing names across the registry.
+ * `'everyone'`: every pair in the registry, in one hash join on (location, birth year) — cheaper than a lookup per
+ * person when a bulk load has just filled an empty registry.
  */
-export async function flagProbableDuplicates(db: Db, ids: SQL): Promise<number> {
+export async function flagProbableDuplicates(db: Db, among: SQL | 'everyone'): Promise<number> {
+  const pairing =
+    among === 'everyone'
+      ? sql`JOIN individuals b ON b.location_id = a.location_id
+              AND date_trunc('year', b.birth_date) = date_trunc('year', a.birth_date)
+              AND b.id > a.id AND b.deleted_at IS NULL
+            WHERE a.deleted_at IS NULL`
+      : sql`JOIN individuals b ON b.location_id = a.location_id
+              AND b.birth_date >= date_trunc('year', a.birth_date)::date
+              AND b.birth_date < (date_trunc('year', a.birth_date) + interval '1 year')::date
+              AND b.id <> a.id AND b.deleted_at IS NULL
+            WHERE a.id IN ${among} AND a.deleted_at IS NULL`;
   const [row] = await queryRows<{ n: string }>(
     db,
     sql`WITH pairs AS (
@@ -29,11 +42,7 @@ export async function flagProbableDuplicates(db: Db, ids: SQL): Promise<number> 
                  CASE WHEN a.id < b.id THEN a.birth_date ELSE b.birth_date END AS first_birth,
                  CASE WHEN a.id < b.id THEN b.birth_date ELSE a.birth_date END AS second_birth
           FROM individuals a
-          JOIN individuals b ON b.location_id = a.location_id
-            AND b.birth_date >= date_trunc('year', a.birth_date)::date
-            AND b.birth_date < (date_trunc('year', a.birth_date) + interval '1 year')::date
-            AND b.id <> a.id AND b.deleted_at IS NULL
-          WHERE a.id IN ${ids} AND a.deleted_at IS NULL
+          ${pairing}
             AND NOT (a.sex IN ('male', 'female') AND b.sex IN ('male', 'female') AND a.sex <> b.sex)
             AND similarity(a.search_name, b.search_name) >= ${NAME_SIMILARITY}
         ), stored AS (

@@ -7,6 +7,7 @@ import type { Actor } from '../../security/actor.js';
 import { convertRecord, type ImportType, type Row } from './fields.js';
 import { identityMapping, type Mapping } from './mapping.js';
 import { createKeyTable, dropKeyTable, mergeBatch, refreshStatistics, stagedIndividuals, type RowIssue, type StagedRow } from './merge.js';
+import { flagProbableDuplicates } from '../duplicate-flags.js';
 import { dropSearchIndexes, rebuildSearchIndexes, registryIsNearlyEmpty } from './search-indexes.js';
 import { readRecords, type SourceFormat } from './source.js';
 
@@ -88,7 +89,7 @@ export async function runImport(database: Database, actor: Actor, options: Impor
       await refreshStatistics(tx.db, type, 'written', keys);
       analyzeAt *= 2;
     }
-    const result = await mergeBatch(tx, type, rows, present, keys);
+    const result = await mergeBatch(tx, type, rows, present, keys, summary.bulk);
     if (type === 'individuals' && present.has('death_date')) {
       await suspendBenefitsOfDeceasedAmong(tx.db, actor, stagedIndividuals);
     }
@@ -168,6 +169,11 @@ export async function runImport(database: Database, actor: Actor, options: Impor
         await rebuildSearchIndexes(database);
         await refreshStatistics(database.db, type, 'written');
       }
+    }
+    if (summary.bulk && type === 'individuals') {
+      // The registry was (nearly) empty: the pass over everyone is the pass over this import's people. Committed on
+      // its own; killed before it, the re-run (no longer a bulk load) checks every row batch by batch.
+      summary.flagged += await database.bulk((tx) => flagProbableDuplicates(tx.db, 'everyone'));
     }
     return summary;
   }

@@ -7,12 +7,13 @@ import type { ImportType } from './fields.js';
  * Loading into an empty registry is dominated by index upkeep: every row inserted updates the trigram and jsonb
  * GIN indexes and the name expression indexes one entry at a time. Dropping them before the load and building them
  * once at the end (a sort per index) is several times cheaper. Only search indexes are dropped: keys the merge
- * needs (primary and unique keys, identifiers by type and value, individuals by location and birth date for
- * duplicate flagging) stay.
+ * needs (primary and unique keys, identifiers by type and value) stay. Probable duplicates of a bulk load are
+ * flagged in one pass at the end, so the (location, birth date) index can go too.
  */
 const SEARCH_INDEXES: Record<ImportType, string[]> = {
   locations: [],
   individuals: [
+    'individuals_location_birth_idx',
     'individuals_family_given_idx',
     'individuals_given_idx',
     'individuals_search_name_trgm',
