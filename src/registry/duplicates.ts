@@ -3,6 +3,7 @@ import { alias } from 'drizzle-orm/pg-core';
 import { appendAudit } from '../audit/log.js';
 import type { Db } from '../db/client.js';
 import { decodeCursor, toPage, type Page } from '../db/keyset.js';
+import { queryRows } from '../db/query-rows.js';
 import { duplicateCandidates, groups, identifiers, individuals } from '../db/schema/index.js';
 import { conflict, gone, notFound, unprocessable } from '../errors.js';
 import type { Actor } from '../security/actor.js';
@@ -154,15 +155,24 @@ export function mergeDuplicate(db: Db, actor: Actor, id: string, survivorId: str
     const keep = survivorId ?? byAge[0]!.id;
     if (keep !== first.id && keep !== second.id) throw unprocessable('survivor_id must be one of the two records of the candidate', '/survivor_id');
     const [survivor, merged] = keep === first.id ? [first, second] : [second, first];
-    // Both records, in id order (as every merge takes them), so that two merges never wait on each other.
-    await tx.select({ id: individuals.id }).from(individuals).where(or(eq(individuals.id, first.id), eq(individuals.id, second.id))).orderBy(asc(individuals.id)).for('update');
+    // Both records locked in id order (as every merge takes them), so that two merges never deadlock; the values
+    // merged are read after the locks.
+    const locked = await tx
+      .select({ id: individuals.id, deletedAt: individuals.deletedAt })
+      .from(individuals)
+      .where(or(eq(individuals.id, first.id), eq(individuals.id, second.id)))
+      .orderBy(asc(individuals.id))
+      .for('update');
+    for (const record of locked) if (record.deletedAt) throw gone('individual', record.id);
     const survivorBefore = await snapshot(tx, survivor.id);
     const mergedBefore = await snapshot(tx, merged.id);
     const now = new Date();
     const today = now.toISOString().slice(0, 10);
 
     await tx.update(identifiers).set({ individualId: survivor.id }).where(eq(identifiers.individualId, merged.id));
-    const touchedGroups = await tx.execute(sql`
+    const touched = await queryRows<{ group_id: string }>(
+      tx,
+      sql`
       WITH moved AS (
         UPDATE group_members m SET individual_id = ${survivor.id}
         WHERE m.individual_id = ${merged.id}
@@ -172,22 +182,21 @@ export function mergeDuplicate(db: Db, actor: Actor, id: string, survivorId: str
       ), ended AS (
         UPDATE group_members SET end_date = ${today} WHERE individual_id = ${merged.id} AND end_date IS NULL RETURNING group_id
       )
-      SELECT group_id FROM moved WHERE end_date IS NULL UNION SELECT group_id FROM ended`);
-    const groupIds = (Array.isArray(touchedGroups) ? touchedGroups : (touchedGroups as { rows: unknown[] }).rows).map(
-      (r) => (r as { group_id: string }).group_id,
+      SELECT group_id FROM moved WHERE end_date IS NULL UNION SELECT group_id FROM ended`,
     );
+    const groupIds = touched.map((r) => r.group_id);
 
     await tx
       .update(individuals)
       .set({
-        middleName: sql`coalesce(${individuals.middleName}, ${merged.middleName})`,
-        birthDate: sql`coalesce(${individuals.birthDate}, ${merged.birthDate}::date)`,
-        deathDate: sql`coalesce(${individuals.deathDate}, ${merged.deathDate}::date)`,
-        locationId: sql`coalesce(${individuals.locationId}, ${merged.locationId}::uuid)`,
-        phone: sql`coalesce(${individuals.phone}, ${merged.phone})`,
-        email: sql`coalesce(${individuals.email}, ${merged.email})`,
-        sex: survivor.sex === 'unknown' ? merged.sex : survivor.sex,
-        attributes: sql`${JSON.stringify(merged.attributes)}::jsonb || ${individuals.attributes}`,
+        middleName: survivorBefore.middle_name ?? mergedBefore.middle_name,
+        birthDate: survivorBefore.birth_date ?? mergedBefore.birth_date,
+        deathDate: survivorBefore.death_date ?? mergedBefore.death_date,
+        locationId: survivorBefore.location_id ?? mergedBefore.location_id,
+        phone: survivorBefore.phone ?? mergedBefore.phone,
+        email: survivorBefore.email ?? mergedBefore.email,
+        sex: survivorBefore.sex === 'unknown' ? mergedBefore.sex : survivorBefore.sex,
+        attributes: { ...mergedBefore.attributes, ...survivorBefore.attributes },
         version: sql`${individuals.version} + 1`,
         updatedAt: now,
       })
