@@ -15,6 +15,7 @@ import { IMPORT_QUEUE, importWorker } from './registry/import/jobs.js';
 import { auditRoutes } from './http/api/audit.js';
 import { clientRoutes } from './http/api/clients.js';
 import { Problem } from './http/api/common.js';
+import { duplicateRoutes } from './http/api/duplicates.js';
 import { groupRoutes } from './http/api/groups.js';
 import { individualRoutes } from './http/api/individuals.js';
 import { keyRoutes } from './http/api/keys.js';
@@ -107,6 +108,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
       await api.register(locationRoutes, { db });
       await api.register(individualRoutes, { db });
       await api.register(groupRoutes, { db });
+      await api.register(duplicateRoutes, { db });
       await api.register(programmeRoutes, { db });
       await api.register(organizationRoutes, { db });
       await api.register(paymentRoutes, { db, gateways: gateways ?? paymentGateways(config, keys) });

@@ -38,7 +38,7 @@ function options(args: string[]) {
 
 const describe = (s: ImportSummary) =>
   `${s.type} from ${s.file}: ${s.read} rows read, ${s.inserted} inserted, ${s.updated} updated, ${s.unchanged} unchanged, ` +
-  `${s.rejected} rejected, ${s.batches} batches${s.committed ? '' : ' — nothing written (dry run or all-or-nothing)'}`;
+  `${s.rejected} rejected, ${s.flagged} duplicates flagged, ${s.batches} batches${s.bulk ? ' (bulk load: search indexes rebuilt)' : ''}${s.committed ? '' : ' — nothing written (dry run or all-or-nothing)'}`;
 
 /** `hub import FILE --type …`: every refused row goes to stderr (and --errors as CSV); exit 1 when any was refused. */
 export async function importCommand(config: Config, args: string[]): Promise<number> {

@@ -3,7 +3,7 @@ import { and, asc, count, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm'
 import { appendAudit } from '../audit/log.js';
 import type { Db } from '../db/client.js';
 import { decodeCursor, isUuid, toPage, type Page } from '../db/keyset.js';
-import { inSubtree } from '../db/location-tree.js';
+import { inLocations, subtreeOf } from '../db/location-tree.js';
 import { groupMembers, groups, individuals } from '../db/schema/index.js';
 import { conflict, notFound, unprocessable } from '../errors.js';
 import type { Actor } from '../security/actor.js';
@@ -11,7 +11,7 @@ import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
 import { insertIndividual } from './individuals.js';
 import type { Group, GroupInput, GroupPatch, Member, MemberInput } from './schemas.js';
 import { recordGroupVersion } from './record-versions.js';
-import { attributeConditions } from './search.js';
+import { attributeConditions, COUNT_CAP } from './search.js';
 import { checkReadable, checkWritable } from './versioning.js';
 
 type Row = typeof groups.$inferSelect;
@@ -265,9 +265,18 @@ export interface GroupFilters {
   attr?: string[];
 }
 
-function searchConditions(db: Db, actor: Actor, filters: GroupFilters): (SQL | undefined)[] {
+/** Filters with the location subtree already read (see inLocations). */
+export interface GroupSearch extends GroupFilters {
+  location_ids?: string[];
+}
+
+export async function resolveGroupFilters(db: Db, filters: GroupFilters): Promise<GroupSearch> {
+  return filters.location_id ? { ...filters, location_ids: await subtreeOf(db, filters.location_id) } : filters;
+}
+
+function searchConditions(db: Db, actor: Actor, filters: GroupSearch): (SQL | undefined)[] {
   const conditions: (SQL | undefined)[] = [isNull(groups.deletedAt), withinScope(actor, groups.locationId)];
-  if (filters.location_id) conditions.push(inSubtree(groups.locationId, filters.location_id));
+  if (filters.location_ids) conditions.push(inLocations(groups.locationId, filters.location_ids));
   if (filters.kind) conditions.push(eq(groups.kind, filters.kind));
   if (filters.code) conditions.push(eq(groups.code, filters.code));
   if (filters.member_id) {
@@ -286,7 +295,7 @@ function searchConditions(db: Db, actor: Actor, filters: GroupFilters): (SQL | u
 }
 
 /** The query a list page runs; exported so tests can EXPLAIN exactly what the API executes. */
-export function groupSearchQuery(db: Db, actor: Actor, filters: GroupFilters, limit: number, cursor: string | undefined) {
+export function groupSearchQuery(db: Db, actor: Actor, filters: GroupSearch, limit: number, cursor: string | undefined) {
   const conditions = searchConditions(db, actor, filters);
   if (cursor !== undefined) conditions.push(gt(groups.id, decodeCursor(cursor, isUuid)));
   return db
@@ -304,8 +313,9 @@ export async function listGroups(
   limit: number,
   cursor: string | undefined,
   withTotal = false,
-): Promise<Page<Group> & { total?: number }> {
-  const rows = await groupSearchQuery(db, actor, filters, limit, cursor);
+): Promise<Page<Group> & { total?: number; total_capped?: boolean }> {
+  const search = await resolveGroupFilters(db, filters);
+  const rows = await groupSearchQuery(db, actor, search, limit, cursor);
   const members = await membersOf(db, actor, rows.slice(0, limit).map((r) => r.id));
   const page = toPage(
     rows.map((r) => toGroup(r, members.get(r.id) ?? [])),
@@ -313,6 +323,13 @@ export async function listGroups(
     (g) => g.id,
   );
   if (!withTotal) return page;
-  const [counted] = await db.select({ total: count() }).from(groups).where(and(...searchConditions(db, actor, filters)));
-  return { ...page, total: counted?.total ?? 0 };
+  const matches = db
+    .select({ id: groups.id })
+    .from(groups)
+    .where(and(...searchConditions(db, actor, search)))
+    .limit(COUNT_CAP + 1)
+    .as('matches');
+  const [counted] = await db.select({ total: count() }).from(matches);
+  const total = counted?.total ?? 0;
+  return { ...page, total: Math.min(total, COUNT_CAP), total_capped: total > COUNT_CAP };
 }

@@ -2,15 +2,16 @@ import { and, asc, count, eq, gt, gte, inArray, isNull, lte, sql, type SQL } fro
 import { appendAudit } from '../audit/log.js';
 import type { Db } from '../db/client.js';
 import { decodeCursor, isUuid, toPage, type Page } from '../db/keyset.js';
-import { inSubtree } from '../db/location-tree.js';
+import { inLocations, subtreeOf } from '../db/location-tree.js';
 import { groupMembers, groups, identifiers, individuals } from '../db/schema/index.js';
 import { unprocessable } from '../errors.js';
 import { suspendBenefitsOfDeceased } from '../programmes/beneficiaries.js';
 import type { Actor } from '../security/actor.js';
 import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
+import { flagProbableDuplicates } from './duplicate-flags.js';
 import type { Identifier, Individual, IndividualInput, IndividualPatch } from './schemas.js';
 import { recordGroupVersion, recordIndividualVersion } from './record-versions.js';
-import { attributeConditions, birthDatesForAge, fuzzyName, sameName } from './search.js';
+import { attributeConditions, birthDatesForAge, COUNT_CAP, FUZZY_CANDIDATES, fuzzyName, fuzzyRank, sameName } from './search.js';
 import { checkReadable, checkWritable } from './versioning.js';
 
 type Row = typeof individuals.$inferSelect;
@@ -96,6 +97,7 @@ export async function insertIndividual(tx: Db, actor: Actor, input: IndividualIn
   const created = toIndividual(row!, ids);
   await appendAudit(tx, actor, { action: 'individual.create', entityType: 'individual', entityId: created.id, after: created });
   await recordIndividualVersion(tx, actor, created);
+  await flagProbableDuplicates(tx, sql`(SELECT ${created.id}::uuid)`);
   return created;
 }
 
@@ -149,6 +151,7 @@ export function updateIndividual(
     await appendAudit(tx, actor, { action: 'individual.update', entityType: 'individual', entityId: id, before, after });
     if (!before.death_date && after.death_date) await suspendBenefitsOfDeceased(tx, actor, id, after.death_date);
     await recordIndividualVersion(tx, actor, after);
+    await flagProbableDuplicates(tx, sql`(SELECT ${id}::uuid)`);
     return after;
   });
 }
@@ -204,16 +207,22 @@ export interface IndividualFilters {
   attr?: string[];
 }
 
+/** Filters with the location subtree already read (see inLocations). */
+export interface IndividualSearch extends IndividualFilters {
+  location_ids?: string[];
+}
+
+export async function resolveIndividualFilters(db: Db, filters: IndividualFilters): Promise<IndividualSearch> {
+  return filters.location_id ? { ...filters, location_ids: await subtreeOf(db, filters.location_id) } : filters;
+}
+
 /** The WHERE conditions of a search, without the cursor (so a count uses the same ones). */
-function searchConditions(db: Db, actor: Actor, filters: IndividualFilters): (SQL | undefined)[] {
+function searchConditions(db: Db, actor: Actor, filters: IndividualSearch): (SQL | undefined)[] {
   const conditions: (SQL | undefined)[] = [isNull(individuals.deletedAt), withinScope(actor, individuals.locationId)];
-  if (filters.location_id) {
-    conditions.push(inSubtree(individuals.locationId, filters.location_id));
-  }
+  if (filters.location_ids) conditions.push(inLocations(individuals.locationId, filters.location_ids));
   if (filters.sex) conditions.push(eq(individuals.sex, filters.sex));
   if (filters.given_name) conditions.push(sameName(individuals.givenName, filters.given_name));
   if (filters.family_name) conditions.push(sameName(individuals.familyName, filters.family_name));
-  if (filters.name) conditions.push(fuzzyName(individuals.givenName, individuals.familyName, filters.name));
   if (filters.birth_date_from) conditions.push(gte(individuals.birthDate, filters.birth_date_from));
   if (filters.birth_date_to) conditions.push(lte(individuals.birthDate, filters.birth_date_to));
   const ages = birthDatesForAge(filters.age_min, filters.age_max);
@@ -243,10 +252,44 @@ function searchConditions(db: Db, actor: Actor, filters: IndividualFilters): (SQ
   return conditions;
 }
 
-/** The query a list page runs; exported so tests can EXPLAIN exactly what the API executes. */
-export function searchQuery(db: Db, actor: Actor, filters: IndividualFilters, limit: number, cursor: string | undefined) {
+/**
+ * Fuzzy search: every other condition applies inside the bounded set of the most similar people, which the trigram
+ * index finds; pages are then taken from that set in id order.
+ */
+function fuzzyCandidates(db: Db, conditions: (SQL | undefined)[], name: string) {
+  return db
+    .select({ id: individuals.id })
+    .from(individuals)
+    .where(and(...conditions, fuzzyName(individuals.searchName, name)))
+    .orderBy(fuzzyRank(individuals.searchName, name), asc(individuals.id))
+    .limit(FUZZY_CANDIDATES)
+    .as('candidates');
+}
+
+/** Everything a search matches (fuzzy: its bounded candidate set), for the count. */
+function matchConditions(db: Db, actor: Actor, filters: IndividualSearch): (SQL | undefined)[] {
   const conditions = searchConditions(db, actor, filters);
-  if (cursor !== undefined) conditions.push(gt(individuals.id, decodeCursor(cursor, isUuid)));
+  if (!filters.name) return conditions;
+  const candidates = fuzzyCandidates(db, conditions, filters.name);
+  return [inArray(individuals.id, db.select({ id: candidates.id }).from(candidates))];
+}
+
+/** The query a list page runs; exported so tests can EXPLAIN exactly what the API executes. */
+export function searchQuery(db: Db, actor: Actor, filters: IndividualSearch, limit: number, cursor: string | undefined) {
+  const conditions = searchConditions(db, actor, filters);
+  const after = cursor === undefined ? undefined : decodeCursor(cursor, isUuid);
+  if (filters.name) {
+    // The page's ids come from the candidate set alone, so the plan cannot walk the whole primary key for them.
+    const candidates = fuzzyCandidates(db, conditions, filters.name);
+    const page = db
+      .select({ id: candidates.id })
+      .from(candidates)
+      .where(after === undefined ? undefined : gt(candidates.id, after))
+      .orderBy(asc(candidates.id))
+      .limit(limit + 1);
+    return db.select().from(individuals).where(inArray(individuals.id, page)).orderBy(asc(individuals.id));
+  }
+  if (after !== undefined) conditions.push(gt(individuals.id, after));
   return db
     .select()
     .from(individuals)
@@ -262,8 +305,9 @@ export async function listIndividuals(
   limit: number,
   cursor: string | undefined,
   withTotal = false,
-): Promise<Page<Individual> & { total?: number }> {
-  const rows = await searchQuery(db, actor, filters, limit, cursor);
+): Promise<Page<Individual> & { total?: number; total_capped?: boolean }> {
+  const search = await resolveIndividualFilters(db, filters);
+  const rows = await searchQuery(db, actor, search, limit, cursor);
   const ids = await identifiersOf(db, rows.slice(0, limit).map((r) => r.id));
   const page = toPage(
     rows.map((r) => toIndividual(r, ids.get(r.id) ?? [])),
@@ -271,8 +315,15 @@ export async function listIndividuals(
     (i) => i.id,
   );
   if (!withTotal) return page;
-  const [counted] = await db.select({ total: count() }).from(individuals).where(and(...searchConditions(db, actor, filters)));
-  return { ...page, total: counted?.total ?? 0 };
+  const matches = db
+    .select({ id: individuals.id })
+    .from(individuals)
+    .where(and(...matchConditions(db, actor, search)))
+    .limit(COUNT_CAP + 1)
+    .as('matches');
+  const [counted] = await db.select({ total: count() }).from(matches);
+  const total = counted?.total ?? 0;
+  return { ...page, total: Math.min(total, COUNT_CAP), total_capped: total > COUNT_CAP };
 }
 
 function sortIdentifiers(list: Identifier[]): Identifier[] {

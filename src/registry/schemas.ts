@@ -199,3 +199,38 @@ export const Location = Type.Object({
   ...recordMeta,
 });
 export type Location = Static<typeof Location>;
+
+export const DuplicateStatus = Type.Union([Type.Literal('open'), Type.Literal('dismissed'), Type.Literal('merged')]);
+export type DuplicateStatus = Static<typeof DuplicateStatus>;
+
+/** What a reviewer needs to compare the two records of a candidate at a glance. */
+export const DuplicatePerson = Type.Object({
+  id: Uuid,
+  given_name: Type.String(),
+  family_name: Type.String(),
+  sex: Sex,
+  birth_date: Nullable(IsoDate),
+  location_id: Nullable(Uuid),
+  deleted: Type.Boolean(),
+  merged_into: Nullable(Uuid),
+});
+export type DuplicatePerson = Static<typeof DuplicatePerson>;
+
+export const DuplicateCandidate = Type.Object({
+  id: Uuid,
+  kind: Type.Union([Type.Literal('probable'), Type.Literal('identifier')], {
+    description:
+      'probable: two records with similar names, the same birth year and the same location. identifier: an import row ' +
+      'carrying the identifier of `individual` but describing someone else, held back (in `incoming`) until dismissed.',
+  }),
+  status: DuplicateStatus,
+  score: Type.Integer({ minimum: 0, maximum: 100, description: 'Higher is more likely one person (identifier conflicts: 100).' }),
+  reasons: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'Each rule that matched, with its evidence.' }),
+  individual: DuplicatePerson,
+  other: Nullable(DuplicatePerson),
+  incoming: Nullable(Type.Record(Type.String(), Type.Unknown())),
+  created_at: Timestamp,
+  decided_by: Nullable(Type.String()),
+  decided_at: Nullable(Timestamp),
+});
+export type DuplicateCandidate = Static<typeof DuplicateCandidate>;

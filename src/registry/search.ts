@@ -44,10 +44,26 @@ export const sameName = (column: AnyPgColumn, name: string): SQL => sql`hub_norm
 
 /**
  * Fuzzy full-name match: the query is similar to some part of "given family" (pg_trgm word similarity, default
- * threshold 0.6), accent- and case-insensitive; served by the trigram index on the same expression.
+ * threshold 0.6), accent- and case-insensitive; served by the trigram index on the stored, folded `search_name`.
  */
-export const fuzzyName = (given: AnyPgColumn, family: AnyPgColumn, query: string): SQL =>
-  sql`hub_normalise(${given} || ' ' || ${family}) %> hub_normalise(${query})`;
+export const fuzzyName = (searchName: AnyPgColumn, query: string): SQL => sql`${searchName} %> hub_normalise(${query})`;
+
+/** Most similar first, for the bounded candidate set of a fuzzy search. */
+export const fuzzyRank = (searchName: AnyPgColumn, query: string): SQL =>
+  sql`word_similarity(hub_normalise(${query}), ${searchName}) DESC`;
+
+/**
+ * A fuzzy name search answers at most this many people: the most similar ones (ties by id), paged in id order.
+ * Common names match thousands of records at registry scale; a bound keeps every page of such a search as cheap
+ * as the first, and a longer query narrows it.
+ */
+export const FUZZY_CANDIDATES = 1000;
+
+/**
+ * `count=true` counts matches up to this many; beyond it the total says "at least COUNT_CAP" (`total_capped`).
+ * An exact count of half a registry costs a scan of half a registry on every page; a cap costs what a page does.
+ */
+export const COUNT_CAP = 10_000;
 
 /** Age in whole years on `today` → the range of birth dates that have it (for the birth-date index). */
 export function birthDatesForAge(ageMin: number | undefined, ageMax: number | undefined, today = new Date()) {

@@ -26,9 +26,10 @@ export function checkWritable<T extends VersionedRow>(
   return row;
 }
 
-/** Same visibility rule for reads: 404 when absent or out of scope, 410 when soft-deleted. */
-export function checkReadable<T extends { deletedAt: Date | null }>(row: T | undefined, what: string, id: string): T {
+/** Same visibility rule for reads: 404 when absent or out of scope, 410 when soft-deleted (naming the survivor of a merge). */
+export function checkReadable<T extends { deletedAt: Date | null; mergedInto?: string | null }>(row: T | undefined, what: string, id: string): T {
   if (!row) throw notFound(what, id);
+  if (row.mergedInto) throw new HubError('gone', `${what} ${id} was merged into ${row.mergedInto}`);
   if (row.deletedAt) throw gone(what, id);
   return row;
 }

@@ -83,7 +83,7 @@ t.test('seed --csv, then import each file: summary, exit codes, error report; ki
 
   const members = await hub(['import', path.join(dir, 'members.csv'), '--type', 'members'], env);
   t.equal(members.code, 0, members.stderr);
-  t.match(members.stdout, /^members from members\.csv: 6000 rows read, 6000 inserted, 0 updated, 0 unchanged, 0 rejected, 1 batches; /);
+  t.match(members.stdout, /^members from members\.csv: 6000 rows read, 6000 inserted, 0 updated, 0 unchanged, 0 rejected, 0 duplicates flagged, 1 batches \(bulk load: search indexes rebuilt\); /);
 
   const bad = path.join(dir, 'bad.csv');
   fs.writeFileSync(bad, 'identifier_type,identifier_value,given_name,family_name,birth_date\nNIN,X-1,A,B,1990-13-01\nNIN,X-2,C,D,1990-12-01\n');

@@ -8,7 +8,9 @@ import type { RowIssue } from '../../src/registry/import/merge.js';
 import { runImport, type ImportOptions } from '../../src/registry/import/run.js';
 import { formatOf } from '../../src/registry/import/source.js';
 import { seedCsv } from '../../src/registry/seed/csv.js';
+import { dropSearchIndexes } from '../../src/registry/import/search-indexes.js';
 import { systemActor } from '../../src/security/actor.js';
+import { prepareDatabase } from '../../src/setup.js';
 import { tempDir, testHub } from '../helpers/hub.js';
 
 const hub = await testHub(t);
@@ -33,14 +35,22 @@ const seeded = path.join(dir, 'seed');
 await seedCsv(seeded, { individuals: 1500, seed: 3 });
 const seedFile = (name: string) => path.join(seeded, `${name}.csv`);
 
+const indexDefinitions = () =>
+  queryRows<{ indexname: string; indexdef: string }>(hub.database.db, sql`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname`);
+
 t.test('the seed CSV files import in order and a second run changes nothing', async (t) => {
   const expected: Record<string, number> = {};
+  const indexesBefore = await indexDefinitions();
   for (const type of ['locations', 'households', 'individuals', 'members'] as const) {
     expected[type] = fs.readFileSync(seedFile(type), 'utf8').trim().split('\n').length - 1;
     const { summary, issues } = await importFile(seedFile(type), type);
     t.same(issues, [], `${type}: no refused rows`);
     t.match(summary, { read: expected[type], inserted: expected[type], updated: 0, unchanged: 0, rejected: 0, committed: true }, `${type} inserted`);
+    t.equal(summary.bulk, type !== 'locations', `${type}: into an empty registry, a bulk load`);
   }
+  t.same(await indexDefinitions(), indexesBefore, 'the search indexes dropped for the bulk loads are back, exactly as defined');
+  t.equal(await count('deferred_indexes'), 0, 'none left to rebuild');
+  t.equal(await count('pg_tables', "tablename LIKE 'import_keys_%'"), 0, 'the key tables are gone');
   t.equal(await count('individuals'), 1500);
   t.equal(await count('identifiers'), 1500);
   t.equal(await count('group_members'), 1500);
@@ -239,4 +249,17 @@ t.test('a death recorded by an import suspends active benefits, once, with the d
   const historyBefore = await count('beneficiary_events');
   await importFile(deaths, 'individuals');
   t.equal(await count('beneficiary_events'), historyBefore, 're-running the import changes nothing');
+});
+
+t.test('search indexes left dropped by a killed bulk load are rebuilt by the next import or hub start', async (t) => {
+  const before = await indexDefinitions();
+  await dropSearchIndexes(hub.database, 'individuals');
+  t.ok((await indexDefinitions()).length < before.length, 'dropped, as a load that never finished leaves them');
+  t.ok(await count('deferred_indexes') > 0, 'and recorded');
+  await prepareDatabase(hub.config, hub.database);
+  t.same(await indexDefinitions(), before, 'a hub start rebuilds them');
+  await dropSearchIndexes(hub.database, 'members');
+  const { summary } = await importFile(write('after-kill.csv', 'identifier_type,identifier_value,given_name,family_name\nNIN,KILL-1,A,B\n'), 'individuals', { dryRun: true });
+  t.equal(summary.bulk, false, 'a dry run is never a bulk load');
+  t.same(await indexDefinitions(), before, 'the next import (even a dry run) rebuilds them first');
 });

@@ -22,6 +22,8 @@ export const imports = pgTable('imports', {
   updated: integer('updated').notNull().default(0),
   unchanged: integer('unchanged').notNull().default(0),
   rejected: integer('rejected').notNull().default(0),
+  /** Possible duplicates the import flagged for review (see /duplicates). */
+  duplicatesFlagged: integer('duplicates_flagged').notNull().default(0),
   /** False after a dry run, or an all-or-nothing import with refused rows. */
   committed: boolean('committed'),
   error: text('error'),

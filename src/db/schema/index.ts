@@ -9,3 +9,5 @@ export * from './dci.js';
 export * from './versions.js';
 export * from './imports.js';
 export * from './payments.js';
+export * from './duplicates.js';
+export * from './maintenance.js';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { date, index, jsonb, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, date, index, jsonb, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { id, versioned } from './columns.js';
 import { locations } from './locations.js';
 
@@ -17,15 +17,23 @@ export const individuals = pgTable(
     phone: text('phone'),
     email: text('email'),
     attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
+    /** Set (with deleted_at) when a duplicate was merged into another record: the survivor. */
+    mergedInto: uuid('merged_into').references((): AnyPgColumn => individuals.id),
+    /**
+     * "given family" folded by hub_normalise, stored: fuzzy search and duplicate scoring compare it row after row,
+     * and unaccent() on every candidate costs more than the trigram lookup itself.
+     */
+    searchName: text('search_name').generatedAlwaysAs(sql`hub_normalise(given_name || ' ' || family_name)`),
     ...versioned(),
   },
-  // Search indexes (see src/registry/search.ts): names through hub_normalise (migration 0003) for exact and fuzzy
-  // (trigram) matches, birth dates for age ranges, attributes for equality (@>) tests.
+  // Search indexes (see src/registry/search.ts and src/registry/import/search-indexes.ts, which drops and rebuilds
+  // them around bulk loads): names through hub_normalise for exact and fuzzy (trigram) matches, location with birth
+  // date (subtree + age searches, duplicate blocking), attributes for equality (@>) tests.
   (t) => [
-    index('individuals_location_idx').on(t.locationId),
+    index('individuals_location_birth_idx').on(t.locationId, t.birthDate),
     index('individuals_family_given_idx').on(sql`hub_normalise(${t.familyName})`, sql`hub_normalise(${t.givenName})`),
     index('individuals_given_idx').on(sql`hub_normalise(${t.givenName})`),
-    index('individuals_name_trgm').using('gin', sql`hub_normalise(${t.givenName} || ' ' || ${t.familyName}) gin_trgm_ops`),
+    index('individuals_search_name_trgm').using('gin', sql`${t.searchName} gin_trgm_ops`),
     index('individuals_birth_date_idx').on(t.birthDate),
     // FHIR _lastUpdated filters and sorts (keyset on updated_at, id).
     index('individuals_updated_idx').on(t.updatedAt, t.id),

@@ -19,7 +19,10 @@ export const SearchQuery = {
       description: 'Attribute comparison key:op:value, op one of eq, ne, gt, gte, lt, lte (e.g. rooms:gte:3); repeat for several.',
     }),
   ),
-  count: Type.Boolean({ default: false, description: 'Add `total`, the number of matches over all pages.' }),
+  count: Type.Boolean({
+    default: false,
+    description: 'Add `total`, the number of matches over all pages, counted up to 10000 (`total_capped` says when there are more).',
+  }),
 };
 
 export const pageOf = <T extends TSchema>(item: T) =>
@@ -33,7 +36,10 @@ export const countedPageOf = <T extends TSchema>(item: T) =>
   Type.Object({
     items: Type.Array(item),
     next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Null on the last page.' }),
-    total: Type.Optional(Type.Integer({ description: 'Number of matches over all pages; present with count=true.' })),
+    total: Type.Optional(
+      Type.Integer({ description: 'Number of matches over all pages, at most 10000; present with count=true.' }),
+    ),
+    total_capped: Type.Optional(Type.Boolean({ description: 'True when more than 10000 match (total is then 10000); present with count=true.' })),
   });
 
 export const Problem = Type.Object(

@@ -188,6 +188,7 @@ export function importWorker(database: Database): Worker<{ importId: string }> {
           updated: summary.updated,
           unchanged: summary.unchanged,
           rejected: summary.rejected,
+          duplicatesFlagged: summary.flagged,
           committed: summary.committed,
         });
       } catch (err) {

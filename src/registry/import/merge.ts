@@ -3,6 +3,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { BulkTransaction, Db } from '../../db/client.js';
 import { copyLine } from '../../db/copy-text.js';
 import { queryRows } from '../../db/query-rows.js';
+import { flagProbableDuplicates, holdIdentifierConflicts } from '../duplicate-flags.js';
 import type { ImportType, Row } from './fields.js';
 
 export interface StagedRow {
@@ -19,6 +20,8 @@ export interface RowIssue {
 export interface BatchResult {
   inserted: number;
   updated: number;
+  /** New duplicate candidates stored (rows held for a shared identifier, probable duplicates). */
+  flagged: number;
   issues: RowIssue[];
 }
 
@@ -32,10 +35,14 @@ interface Plan {
   columns: [name: string, type: string][];
   /** Queries answering (line, column, reason) for rows to refuse before the merge. */
   rejects: (present: Set<string>) => SQL[];
-  merge: (tx: BulkTransaction, present: Set<string>) => Promise<BatchResult>;
+  merge: (tx: BulkTransaction, present: Set<string>) => Promise<Omit<BatchResult, 'flagged'>>;
+  /** The upsert key of a staged row, as SQL text: a second row with the same key in one file is refused. */
+  key: string;
+  keyColumn: string;
 }
 
 const STAGE = 'import_stage';
+const JOIN_COLUMNS = new Set(['line', 'identifier_type', 'identifier_value', 'location_code', 'household_code', 'code', 'parent_code']);
 
 /** The registry ids of the people in the batch just merged (a subquery; valid until the batch's transaction ends). */
 export const stagedIndividuals = sql.raw(
@@ -70,6 +77,8 @@ const unknownLocation = sql.raw(
 
 const PLANS: Record<ImportType, Plan> = {
   individuals: {
+    key: 'jsonb_build_array(identifier_type, identifier_value)::text',
+    keyColumn: 'identifier_value',
     columns: [
       ['identifier_type', 'text'], ['identifier_value', 'text'], ['given_name', 'text'], ['family_name', 'text'],
       ['middle_name', 'text'], ['sex', 'text'], ['birth_date', 'date'], ['death_date', 'date'], ['location_code', 'text'],
@@ -112,6 +121,8 @@ const PLANS: Record<ImportType, Plan> = {
     },
   },
   households: {
+    key: 'household_code',
+    keyColumn: 'household_code',
     columns: [['household_code', 'text'], ['kind', 'text'], ['name', 'text'], ['location_code', 'text'], ['attributes', 'jsonb']],
     rejects: () => [
       unknownLocation,
@@ -140,6 +151,8 @@ const PLANS: Record<ImportType, Plan> = {
     },
   },
   members: {
+    key: 'jsonb_build_array(household_code, identifier_type, identifier_value)::text',
+    keyColumn: 'identifier_value',
     columns: [['household_code', 'text'], ['identifier_type', 'text'], ['identifier_value', 'text'], ['role', 'text'], ['start_date', 'date']],
     rejects: () => [
       sql.raw(`SELECT line, 'household_code' AS "column", 'no household with code ' || household_code AS reason FROM ${STAGE} s
@@ -176,6 +189,8 @@ const PLANS: Record<ImportType, Plan> = {
     },
   },
   locations: {
+    key: 'code',
+    keyColumn: 'code',
     columns: [['code', 'text'], ['name', 'text'], ['kind', 'text'], ['parent_code', 'text']],
     rejects: () => [
       sql.raw(`SELECT line, 'parent_code' AS "column", 'no location with code ' || parent_code AS reason FROM ${STAGE} s
@@ -221,7 +236,7 @@ const PLANS: Record<ImportType, Plan> = {
   },
 };
 
-/** Tables each import type writes or looks rows up in. */
+/** Tables each import type looks rows up in (statistics refreshed once at the start). */
 const TABLES: Record<ImportType, string[]> = {
   locations: ['locations'],
   individuals: ['individuals', 'identifiers', 'locations'],
@@ -229,16 +244,81 @@ const TABLES: Record<ImportType, string[]> = {
   members: ['group_members', 'groups', 'individuals', 'identifiers'],
 };
 
+/** Tables each import type fills (statistics refreshed as its inserts double). */
+const WRITTEN: Record<ImportType, string[]> = {
+  locations: ['locations'],
+  individuals: ['individuals', 'identifiers'],
+  households: ['groups'],
+  members: ['group_members'],
+};
+
 /**
  * A bulk load outruns autovacuum: planned on statistics of a table a hundred times smaller, the lookups of a batch
- * turn into hash joins over whole tables. The importer refreshes them at the start and as its inserts double.
+ * turn into hash joins over whole tables. The importer refreshes all the tables it reads at the start, then the
+ * ones it fills (and its key table) as its inserts double.
  */
-export async function refreshStatistics(db: Db, type: ImportType): Promise<void> {
-  await db.execute(sql.raw(`ANALYZE ${TABLES[type].join(', ')}`));
+export async function refreshStatistics(db: Db, type: ImportType, tables: 'read' | 'written', keys?: string): Promise<void> {
+  const names = tables === 'read' ? TABLES[type] : [...WRITTEN[type], ...(keys ? [keys] : [])];
+  await db.execute(sql.raw(`ANALYZE ${names.join(', ')}`));
 }
 
-/** Stages and merges one batch inside the caller's transaction. */
-export async function mergeBatch(tx: BulkTransaction, type: ImportType, rows: StagedRow[], present: Set<string>): Promise<BatchResult> {
+/**
+ * A table of the keys (and first line) of every row an import has staged, so that a key seen again — in this batch
+ * or an earlier one — is refused as a duplicate of that line. Kept in the database, not in the importer's memory:
+ * at a million rows a key map costs hundreds of megabytes. UNLOGGED: it only lives as long as the import.
+ */
+export async function createKeyTable(db: Db, importId: string): Promise<string> {
+  const name = `import_keys_${importId.replaceAll('-', '')}`;
+  await db.execute(sql.raw(`CREATE UNLOGGED TABLE ${name} (key text PRIMARY KEY, line integer NOT NULL)`));
+  return name;
+}
+
+export async function dropKeyTable(db: Db, name: string): Promise<void> {
+  await db.execute(sql.raw(`DROP TABLE IF EXISTS ${name}`));
+}
+
+async function refuse(tx: BulkTransaction, found: RowIssue[], issues: RowIssue[]) {
+  if (found.length === 0) return;
+  issues.push(...found);
+  const lines = [...new Set(found.map((i) => i.line))];
+  await tx.db.execute(sql`DELETE FROM import_stage WHERE line = ANY(${`{${lines.join(',')}}`}::int[])`);
+}
+
+/** Rows whose key an earlier row of the file had (that row's line is named); the first of each key is recorded. */
+async function refuseRepeatedKeys(tx: BulkTransaction, type: ImportType, keys: string, issues: RowIssue[]) {
+  const { key, keyColumn } = PLANS[type];
+  const repeated = (expression: string, column: string, reason: string, where = 'true') =>
+    queryRows<RowIssue>(
+      tx.db,
+      sql.raw(`WITH k AS (SELECT line, ${expression} AS key FROM ${STAGE} WHERE ${where}),
+                    first AS (SELECT key, min(line) AS line FROM k GROUP BY key),
+                    recorded AS (INSERT INTO ${keys} SELECT key, line FROM first ON CONFLICT (key) DO NOTHING)
+               SELECT k.line, '${column}' AS "column", ${reason} || coalesce(seen.line, f.line) AS reason
+               FROM k JOIN first f ON f.key = k.key LEFT JOIN ${keys} seen ON seen.key = k.key
+               WHERE seen.line IS NOT NULL OR k.line > f.line`),
+    );
+  await refuse(tx, await repeated(key, keyColumn, `'duplicate of line '`), issues);
+  if (type === 'members') {
+    await refuse(
+      tx,
+      await repeated(`'head:' || household_code`, 'role', `'household ' || substr(k.key, 6) || ' already has a head on line '`, `role = 'head'`),
+      issues,
+    );
+  }
+}
+
+/**
+ * Stages and merges one batch inside the caller's transaction; `keys` is the import's createKeyTable table. With
+ * `flagLater` (a bulk load), probable duplicates are left to one pass over the registry at the end.
+ */
+export async function mergeBatch(
+  tx: BulkTransaction,
+  type: ImportType,
+  rows: StagedRow[],
+  present: Set<string>,
+  keys: string,
+  flagLater = false,
+): Promise<BatchResult> {
   const plan = PLANS[type];
   const columns = [['line', 'integer'], ['new_id', 'uuid'], ...plan.columns] as const;
   await tx.db.execute(sql.raw(`DROP TABLE IF EXISTS ${STAGE}`));
@@ -249,14 +329,30 @@ export async function mergeBatch(tx: BulkTransaction, type: ImportType, rows: St
     rows.map(({ line, row }) => copyLine([line, randomUUID(), ...plan.columns.map(([n]) => row[n] as never)])),
   );
   // Without statistics the planner takes the staging table for a big one and hash-joins it against whole
-  // registry tables (a full scan per batch); with them it looks each row up through the indexes.
-  await tx.db.execute(sql.raw(`ANALYZE ${STAGE}`));
+  // registry tables (a full scan per batch); with them it looks each row up through the indexes. Only the columns
+  // rows are joined on: sampling names and attributes too costs more than the lookups it plans.
+  const joined = columns.map(([n]) => n).filter((n) => JOIN_COLUMNS.has(n));
+  await tx.db.execute(sql.raw(`ANALYZE ${STAGE} (${joined.join(', ')})`));
   const issues: RowIssue[] = [];
-  for (const query of plan.rejects(present)) issues.push(...(await queryRows<RowIssue>(tx.db, query)));
-  if (issues.length > 0) {
-    const lines = [...new Set(issues.map((i) => i.line))];
-    await tx.db.execute(sql`DELETE FROM import_stage WHERE line = ANY(${`{${lines.join(',')}}`}::int[])`);
+  await refuseRepeatedKeys(tx, type, keys, issues);
+  const found: RowIssue[] = [];
+  for (const query of plan.rejects(present)) found.push(...(await queryRows<RowIssue>(tx.db, query)));
+  await refuse(tx, found, issues);
+  let flagged = 0;
+  if (type === 'individuals') {
+    const held = await holdIdentifierConflicts(tx.db, STAGE);
+    flagged += held.filter((h) => h.candidate_id !== null).length;
+    await refuse(
+      tx,
+      held.map((h) => ({
+        line: h.line,
+        column: 'identifier_value',
+        reason: `this identifier belongs to individual ${h.individual_id}, whose name or birth year differ: held for review as a duplicate candidate (dismiss it to apply the row)`,
+      })),
+      issues,
+    );
   }
   const result = await plan.merge(tx, present);
-  return { ...result, issues: [...issues, ...result.issues] };
+  if (type === 'individuals' && !flagLater) flagged += await flagProbableDuplicates(tx.db, stagedIndividuals);
+  return { ...result, flagged, issues: [...issues, ...result.issues] };
 }

@@ -6,7 +6,9 @@ import { suspendBenefitsOfDeceasedAmong } from '../../programmes/beneficiaries.j
 import type { Actor } from '../../security/actor.js';
 import { convertRecord, type ImportType, type Row } from './fields.js';
 import { identityMapping, type Mapping } from './mapping.js';
-import { mergeBatch, refreshStatistics, stagedIndividuals, type RowIssue, type StagedRow } from './merge.js';
+import { createKeyTable, dropKeyTable, mergeBatch, refreshStatistics, stagedIndividuals, type RowIssue, type StagedRow } from './merge.js';
+import { flagProbableDuplicates } from '../duplicate-flags.js';
+import { dropSearchIndexes, rebuildSearchIndexes, registryIsNearlyEmpty } from './search-indexes.js';
 import { readRecords, type SourceFormat } from './source.js';
 
 export interface ImportOptions {
@@ -34,37 +36,28 @@ export interface ImportSummary {
   updated: number;
   unchanged: number;
   rejected: number;
+  /** New duplicate candidates: rows held back for another person's identifier, and probable duplicates. */
+  flagged: number;
   batches: number;
+  /** The registry was (nearly) empty: search indexes were dropped for the load and rebuilt at the end. */
+  bulk: boolean;
   /** False after a dry run, or an all-or-nothing import with refused rows: nothing was written. */
   committed: boolean;
 }
 
 class RollBack extends Error {}
 
-/** The key each type is upserted by: a second row with the same key in one file is refused, not merged. */
-const keyOf: Record<ImportType, (row: Row) => string> = {
-  locations: (r) => String(r.code),
-  individuals: (r) => `${r.identifier_type}\u0000${r.identifier_value}`,
-  households: (r) => String(r.household_code),
-  members: (r) => `${r.household_code}\u0000${r.identifier_type}\u0000${r.identifier_value}`,
-};
-
-const keyColumn: Record<ImportType, string> = {
-  locations: 'code',
-  individuals: 'identifier_value',
-  households: 'household_code',
-  members: 'identifier_value',
-};
-
 /**
  * Streams a file through the mapping and validation into batches merged by `mergeBatch`. Each batch is its own
  * transaction (with one audit entry when it changed something), so a killed import leaves whole batches and a
  * re-run completes it. Bad rows are reported one by one through `onIssue` and the good ones kept — unless
- * `allOrNothing`. Memory stays flat except for the keys already seen (to refuse duplicates within the file).
+ * `allOrNothing`. Memory stays flat: the keys already seen (to refuse duplicates within the file) are kept in the
+ * database. Into a (nearly) empty registry, committed batch by batch, search indexes are dropped for the load and
+ * rebuilt once at the end (or by the next import or hub start, if this one is killed).
  */
 export async function runImport(database: Database, actor: Actor, options: ImportOptions): Promise<ImportSummary> {
   const { type } = options;
-  const batchSize = options.batchSize ?? 10_000;
+  const batchSize = options.batchSize ?? 25_000;
   const summary: ImportSummary = {
     id: randomUUID(),
     type,
@@ -74,7 +67,9 @@ export async function runImport(database: Database, actor: Actor, options: Impor
     updated: 0,
     unchanged: 0,
     rejected: 0,
+    flagged: 0,
     batches: 0,
+    bulk: false,
     committed: !options.dryRun,
   };
   const rejectedLines = new Set<number>();
@@ -86,16 +81,15 @@ export async function runImport(database: Database, actor: Actor, options: Impor
   let header: string[] = [];
   let mapping = options.mapping;
   const present = new Set<string>();
-  const seen = new Map<string, number>();
-  const heads = new Map<string, number>();
+  let keys = '';
 
   let analyzeAt = batchSize;
   const merge = async (tx: BulkTransaction, rows: StagedRow[]) => {
     if (summary.inserted >= analyzeAt) {
-      await refreshStatistics(tx.db, type);
+      await refreshStatistics(tx.db, type, 'written', keys);
       analyzeAt *= 2;
     }
-    const result = await mergeBatch(tx, type, rows, present);
+    const result = await mergeBatch(tx, type, rows, present, keys, summary.bulk);
     if (type === 'individuals' && present.has('death_date')) {
       await suspendBenefitsOfDeceasedAmong(tx.db, actor, stagedIndividuals);
     }
@@ -103,6 +97,7 @@ export async function runImport(database: Database, actor: Actor, options: Impor
     const accepted = rows.length - new Set(result.issues.map((i) => i.line)).size;
     summary.inserted += result.inserted;
     summary.updated += result.updated;
+    summary.flagged += result.flagged;
     summary.unchanged += accepted - result.inserted - result.updated;
     summary.batches++;
     if (result.inserted + result.updated > 0) {
@@ -110,7 +105,15 @@ export async function runImport(database: Database, actor: Actor, options: Impor
         action: `import.${type}`,
         entityType: 'import',
         entityId: summary.id,
-        after: { file: summary.file, batch: summary.batches, first_line: rows[0]!.line, last_line: rows.at(-1)!.line, inserted: result.inserted, updated: result.updated },
+        after: {
+          file: summary.file,
+          batch: summary.batches,
+          first_line: rows[0]!.line,
+          last_line: rows.at(-1)!.line,
+          inserted: result.inserted,
+          updated: result.updated,
+          flagged: result.flagged,
+        },
       });
     }
   };
@@ -137,22 +140,6 @@ export async function runImport(database: Database, actor: Actor, options: Impor
         for (const issue of converted.issues) report({ line: record.line, ...issue });
         continue;
       }
-      const key = keyOf[type](converted.row);
-      const first = seen.get(key);
-      if (first !== undefined) {
-        report({ line: record.line, column: keyColumn[type], reason: `duplicate of line ${first}` });
-        continue;
-      }
-      seen.set(key, record.line);
-      if (type === 'members' && converted.row.role === 'head') {
-        const household = String(converted.row.household_code);
-        const other = heads.get(household);
-        if (other !== undefined) {
-          report({ line: record.line, column: 'role', reason: `household ${household} already has a head on line ${other}` });
-          continue;
-        }
-        heads.set(household, record.line);
-      }
       batch.push({ line: record.line, row: converted.row });
       if (batch.length >= batchSize) {
         await inFlight;
@@ -168,13 +155,31 @@ export async function runImport(database: Database, actor: Actor, options: Impor
     options.onProgress?.(summary.read);
   };
 
-  await refreshStatistics(database.db, type);
+  await rebuildSearchIndexes(database);
+  await refreshStatistics(database.db, type, 'read');
   if (!options.dryRun && !options.allOrNothing) {
-    await consume((rows) => database.bulk((tx) => merge(tx, rows)));
+    summary.bulk = await registryIsNearlyEmpty(database.db, type);
+    if (summary.bulk) await dropSearchIndexes(database, type);
+    keys = await createKeyTable(database.db, summary.id);
+    try {
+      await consume((rows) => database.bulk((tx) => merge(tx, rows)));
+    } finally {
+      await dropKeyTable(database.db, keys);
+      if (summary.bulk) {
+        await rebuildSearchIndexes(database);
+        await refreshStatistics(database.db, type, 'written');
+      }
+    }
+    if (summary.bulk && type === 'individuals') {
+      // The registry was (nearly) empty: the pass over everyone is the pass over this import's people. Committed on
+      // its own; killed before it, the re-run (no longer a bulk load) checks every row batch by batch.
+      summary.flagged += await database.bulk((tx) => flagProbableDuplicates(tx.db, 'everyone'));
+    }
     return summary;
   }
   try {
     await database.bulk(async (tx) => {
+      keys = await createKeyTable(tx.db, summary.id);
       await consume((rows) => merge(tx, rows));
       if (options.dryRun || summary.rejected > 0) throw new RollBack();
     });

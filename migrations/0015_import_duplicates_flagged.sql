@@ -1,0 +1,1 @@
+ALTER TABLE "imports" ADD COLUMN "duplicates_flagged" integer DEFAULT 0 NOT NULL;
