@@ -11,6 +11,7 @@ import { startNotifyDispatcher } from './dci/notify.js';
 import { dciHandlers, dciSocialRegistryRoutes } from './dci/routes.js';
 import { JobQueue } from './jobs/queue.js';
 import { auditRoutes } from './http/api/audit.js';
+import { civilEventRoutes } from './http/api/civil-events.js';
 import { clientRoutes } from './http/api/clients.js';
 import { Problem } from './http/api/common.js';
 import { groupRoutes } from './http/api/groups.js';
@@ -99,6 +100,7 @@ export async function buildApp({ config, database, logger, workers = true }: App
       await api.register(individualRoutes, { db });
       await api.register(groupRoutes, { db });
       await api.register(programmeRoutes, { db });
+      await api.register(civilEventRoutes, { db });
       await api.register(clientRoutes, { db });
       await api.register(auditRoutes, { db });
       await api.register(keyRoutes, { keys });

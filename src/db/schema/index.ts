@@ -6,3 +6,4 @@ export * from './audit.js';
 export * from './programmes.js';
 export * from './dci.js';
 export * from './versions.js';
+export * from './civil-events.js';
