@@ -8,7 +8,9 @@ import type { Database } from './db/client.js';
 import { callbackQueue, callbackWorker } from './dci/callbacks.js';
 import { PROCESS_QUEUE, processWorker, type DciContext } from './dci/exchange.js';
 import { startNotifyDispatcher } from './dci/notify.js';
-import { dciHandlers, dciSocialRegistryRoutes } from './dci/routes.js';
+import { crvsRegistry } from './dci/crvs-registry.js';
+import { dciHandlers, dciRegistryRoutes } from './dci/routes.js';
+import { socialRegistry } from './dci/social-registry.js';
 import { JobQueue } from './jobs/queue.js';
 import { auditRoutes } from './http/api/audit.js';
 import { civilEventRoutes } from './http/api/civil-events.js';
@@ -110,10 +112,11 @@ export async function buildApp({ config, database, logger, workers = true }: App
   const jobs = await JobQueue.start(database, [callbackQueue(config.dci.callbacks), PROCESS_QUEUE], app.log);
   const dci: DciContext = { db, keys, config: config.dci, jobs };
   if (workers) {
-    await jobs.workAll([callbackWorker(db, keys, config.dci.callbacks), processWorker(dci, Object.values(dciHandlers(dci)))]);
+    const handlers = [socialRegistry, crvsRegistry].flatMap((registry) => Object.values(dciHandlers(dci, registry)));
+    await jobs.workAll([callbackWorker(db, keys, config.dci.callbacks), processWorker(dci, handlers)]);
     let dispatcher: { stop(): Promise<void> } | undefined;
     app.addHook('onReady', async () => {
-      dispatcher = startNotifyDispatcher(dci, {
+      dispatcher = startNotifyDispatcher(dci, { sr: socialRegistry, crvs: crvsRegistry }, {
         intervalMs: config.dci.notifyIntervalMs,
         batchSize: 500,
         onError: (err) => app.log.error({ err }, 'notify dispatch failed; retrying at the next interval'),
@@ -123,7 +126,8 @@ export async function buildApp({ config, database, logger, workers = true }: App
   }
   // Registered after the dispatcher's, so it runs after it: nothing enqueues once the queue stops.
   app.addHook('onClose', async () => jobs.stop());
-  await app.register(dciSocialRegistryRoutes, { prefix: '/dci/sr', ...dci });
+  await app.register(dciRegistryRoutes, { prefix: '/dci/sr', ...dci, registry: socialRegistry });
+  await app.register(dciRegistryRoutes, { prefix: '/dci/crvs', ...dci, registry: crvsRegistry });
   await app.register(fhirRoutes, { prefix: FHIR_PREFIX, db, config });
   return app;
 }
