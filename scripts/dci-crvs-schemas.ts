@@ -45,13 +45,25 @@ function primitiveAnyOf(node: unknown): unknown {
   return object;
 }
 
+/**
+ * One correction: txn status replays a search's answer, whose `reg_records` the spec's SearchResponse makes a list,
+ * but TxnStatusResponse's copy of it says a single object; it is made the same list (see ../README.md).
+ */
+function correctTxnStatusRecords(components: Json): Json {
+  const txn = (components.schemas as Record<string, Json>).TxnStatusResponse as { properties: { txnstatus_response: { example: Json } } };
+  const data = (txn.properties.txnstatus_response.example as { properties: { search_response: { items: { properties: { data: { properties: Json } } } } } })
+    .properties.search_response.items.properties.data.properties;
+  data.reg_records = { $ref: '#/components/schemas/SearchResponse/properties/search_response/items/properties/data/properties/reg_records' };
+  return components;
+}
+
 const write = (file: string, schema: Json) => fs.writeFileSync(path.join(out, file), `${JSON.stringify(schema, null, 2)}\n`);
 
 fs.mkdirSync(out, { recursive: true });
 write(COMPONENTS, {
   $id: BASE + COMPONENTS,
-  $comment: `Derived from ../shared/ref/dci/compliance-corrected/${SPEC} (DCI CRVS API v1.0.0, Apache-2.0) by scripts/dci-crvs-schemas.ts: its components converted from YAML to JSON, otherwise unchanged but for oneOf lists of primitive types made anyOf (see ../README.md).`,
-  components: primitiveAnyOf(spec.components),
+  $comment: `Derived from ../shared/ref/dci/compliance-corrected/${SPEC} (DCI CRVS API v1.0.0, Apache-2.0) by scripts/dci-crvs-schemas.ts: its components converted from YAML to JSON, otherwise unchanged but for oneOf lists of primitive types made anyOf and TxnStatusResponse's reg_records made the list SearchResponse has (see ../README.md).`,
+  components: correctTxnStatusRecords(primitiveAnyOf(spec.components) as Json),
 });
 
 const messages: [string, string, 'request' | 'response'][] = [
