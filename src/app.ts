@@ -12,7 +12,10 @@ import { crvsRegistry } from './dci/crvs-registry.js';
 import { dciHandlers, dciRegistryRoutes } from './dci/routes.js';
 import { socialRegistry } from './dci/social-registry.js';
 import { JobQueue } from './jobs/queue.js';
+import { registryAdapters } from './adapters/registry/registries.js';
+import { dciCallbackRoutes } from './dci/callback-routes.js';
 import { auditRoutes } from './http/api/audit.js';
+import { registryRoutes } from './http/api/registries.js';
 import { civilEventRoutes } from './http/api/civil-events.js';
 import { clientRoutes } from './http/api/clients.js';
 import { Problem } from './http/api/common.js';
@@ -96,6 +99,12 @@ export async function buildApp({ config, database, logger, workers = true }: App
       assertionAudiences: [`${config.publicUrl}${TOKEN_PATH}`, config.publicUrl],
     },
   });
+  const registries = registryAdapters(config.registries, {
+    keys,
+    senderId: config.dci.senderId,
+    publicUrl: config.publicUrl,
+    timeoutMs: config.dci.callbacks.timeoutMs,
+  });
   await app.register(
     async (api) => {
       await api.register(locationRoutes, { db });
@@ -103,6 +112,7 @@ export async function buildApp({ config, database, logger, workers = true }: App
       await api.register(groupRoutes, { db });
       await api.register(programmeRoutes, { db });
       await api.register(civilEventRoutes, { db });
+      await api.register(registryRoutes, { db, registries });
       await api.register(clientRoutes, { db });
       await api.register(auditRoutes, { db });
       await api.register(keyRoutes, { keys });
@@ -128,6 +138,7 @@ export async function buildApp({ config, database, logger, workers = true }: App
   app.addHook('onClose', async () => jobs.stop());
   await app.register(dciRegistryRoutes, { prefix: '/dci/sr', ...dci, registry: socialRegistry });
   await app.register(dciRegistryRoutes, { prefix: '/dci/crvs', ...dci, registry: crvsRegistry });
+  await app.register(dciCallbackRoutes, { prefix: '/dci/callbacks', db, registries });
   await app.register(fhirRoutes, { prefix: FHIR_PREFIX, db, config });
   return app;
 }

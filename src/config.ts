@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseRegistries, RegistriesConfigError, type ExternalRegistryConfig } from './adapters/registry/config.js';
 
 /** Everything the hub reads from its environment, validated once at start-up. */
 export interface Config {
@@ -22,6 +23,8 @@ export interface Config {
   /** FHIR `Identifier.system` URI of each registry identifier type that has an official one (e.g. NIN). */
   fhirIdentifierSystems: Record<string, string>;
   dci: DciConfig;
+  /** External registries (CRVS, social registries, FHIR servers) the hub consumes. */
+  registries: ExternalRegistryConfig[];
 }
 
 /** A DCI query attribute backed by a key of the records' custom `attributes`. */
@@ -135,6 +138,15 @@ function identifierSystems(env: Env, name: string): Record<string, string> {
   return systems;
 }
 
+function registries(env: Env): ExternalRegistryConfig[] {
+  try {
+    return parseRegistries(env.HUB_REGISTRIES);
+  } catch (err) {
+    if (err instanceof RegistriesConfigError) throw new ConfigError('HUB_REGISTRIES', err.message);
+    throw new ConfigError('HUB_REGISTRIES', `cannot read the file: ${(err as Error).message}`);
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST || '127.0.0.1';
   const port = integer(env, 'PORT', 8080, 0, 65535);
@@ -170,5 +182,6 @@ export function loadConfig(env: Env = process.env): Config {
       notifyIntervalMs: integer(env, 'DCI_NOTIFY_INTERVAL', 1000, 100, 3_600_000),
     },
     fhirIdentifierSystems: identifierSystems(env, 'HUB_FHIR_IDENTIFIER_SYSTEMS'),
+    registries: registries(env),
   };
 }
