@@ -4,6 +4,7 @@ import { clientsCommand, UsageError } from './cli/clients.js';
 import { print, withDatabase } from './cli/database.js';
 import { importCommand } from './cli/import.js';
 import { printOpenApi } from './cli/openapi.js';
+import { registriesCommand } from './cli/registries.js';
 import { seedCommand } from './cli/seed.js';
 import { serve } from './cli/serve.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -23,6 +24,8 @@ const USAGE = `usage: hub <command>
                                 CSV or NDJSON into the registry (upsert); refused rows reported with their line
   seed --individuals N [--seed S] [--csv DIR]
                                 synthetic registry (households, people, locations) into the database or as CSV
+  registries pull NAME --from YYYY-MM-DD --to YYYY-MM-DD [--events birth,death]
+                                reconciliation: apply the events a DCI CRVS (HUB_REGISTRIES) registered in the range
   openapi                       print the OpenAPI document`;
 
 async function run(argv: string[]): Promise<number> {
@@ -57,6 +60,9 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     case 'import':
       return importCommand(config, args);
+    case 'registries':
+      await registriesCommand(config, args);
+      return 0;
     case 'seed':
       await seedCommand(config, args);
       return 0;
