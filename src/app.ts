@@ -8,11 +8,17 @@ import type { Database } from './db/client.js';
 import { callbackQueue, callbackWorker } from './dci/callbacks.js';
 import { PROCESS_QUEUE, processWorker, type DciContext } from './dci/exchange.js';
 import { startNotifyDispatcher } from './dci/notify.js';
-import { dciHandlers, dciSocialRegistryRoutes } from './dci/routes.js';
+import { crvsRegistry } from './dci/crvs-registry.js';
+import { dciHandlers, dciRegistryRoutes } from './dci/routes.js';
+import { socialRegistry } from './dci/social-registry.js';
 import { JobQueue } from './jobs/queue.js';
 import { importRoutes } from './http/api/imports.js';
 import { IMPORT_QUEUE, importWorker } from './registry/import/jobs.js';
+import { registryAdapters } from './adapters/registry/registries.js';
+import { dciCallbackRoutes } from './dci/callback-routes.js';
 import { auditRoutes } from './http/api/audit.js';
+import { registryRoutes } from './http/api/registries.js';
+import { civilEventRoutes } from './http/api/civil-events.js';
 import { clientRoutes } from './http/api/clients.js';
 import { Problem } from './http/api/common.js';
 import { duplicateRoutes } from './http/api/duplicates.js';
@@ -103,6 +109,12 @@ export async function buildApp({ config, database, logger, workers = true, gatew
       assertionAudiences: [`${config.publicUrl}${TOKEN_PATH}`, config.publicUrl],
     },
   });
+  const registries = registryAdapters(config.registries, {
+    keys,
+    senderId: config.dci.senderId,
+    publicUrl: config.publicUrl,
+    timeoutMs: config.dci.callbacks.timeoutMs,
+  });
   await app.register(
     async (api) => {
       await api.register(locationRoutes, { db });
@@ -112,6 +124,8 @@ export async function buildApp({ config, database, logger, workers = true, gatew
       await api.register(programmeRoutes, { db });
       await api.register(organizationRoutes, { db });
       await api.register(paymentRoutes, { db, gateways: gateways ?? paymentGateways(config, keys) });
+      await api.register(civilEventRoutes, { db });
+      await api.register(registryRoutes, { db, registries });
       await api.register(clientRoutes, { db });
       await api.register(auditRoutes, { db });
       await api.register(importRoutes, { database, jobs, maxBytes: config.importMaxBytes });
@@ -121,14 +135,11 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   );
   const dci: DciContext = { db, keys, config: config.dci, jobs };
   if (workers) {
-    await jobs.workAll([
-      callbackWorker(db, keys, config.dci.callbacks),
-      processWorker(dci, Object.values(dciHandlers(dci))),
-      importWorker(database),
-    ]);
+    const handlers = [socialRegistry, crvsRegistry].flatMap((registry) => Object.values(dciHandlers(dci, registry)));
+    await jobs.workAll([callbackWorker(db, keys, config.dci.callbacks), processWorker(dci, handlers), importWorker(database)]);
     let dispatcher: { stop(): Promise<void> } | undefined;
     app.addHook('onReady', async () => {
-      dispatcher = startNotifyDispatcher(dci, {
+      dispatcher = startNotifyDispatcher(dci, { sr: socialRegistry, crvs: crvsRegistry }, {
         intervalMs: config.dci.notifyIntervalMs,
         batchSize: 500,
         onError: (err) => app.log.error({ err }, 'notify dispatch failed; retrying at the next interval'),
@@ -138,7 +149,9 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   }
   // Registered after the dispatcher's, so it runs after it: nothing enqueues once the queue stops.
   app.addHook('onClose', async () => jobs.stop());
-  await app.register(dciSocialRegistryRoutes, { prefix: '/dci/sr', ...dci });
+  await app.register(dciRegistryRoutes, { prefix: '/dci/sr', ...dci, registry: socialRegistry });
+  await app.register(dciRegistryRoutes, { prefix: '/dci/crvs', ...dci, registry: crvsRegistry });
+  await app.register(dciCallbackRoutes, { prefix: '/dci/callbacks', db, registries });
   await app.register(fhirRoutes, { prefix: FHIR_PREFIX, db, config });
   return app;
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseRegistries, RegistriesConfigError, type ExternalRegistryConfig } from './adapters/registry/config.js';
 
 /** Everything the hub reads from its environment, validated once at start-up. */
 export interface Config {
@@ -26,6 +27,8 @@ export interface Config {
   dci: DciConfig;
   /** Payment gateways by the name plans use. */
   paymentGateways: Record<string, PaymentGatewayConfig>;
+  /** External registries (CRVS, social registries, FHIR servers) the hub consumes. */
+  registries: ExternalRegistryConfig[];
 }
 
 export type PaymentGatewayConfig =
@@ -189,6 +192,15 @@ function identifierSystems(env: Env, name: string): Record<string, string> {
   return systems;
 }
 
+function registries(env: Env): ExternalRegistryConfig[] {
+  try {
+    return parseRegistries(env.HUB_REGISTRIES);
+  } catch (err) {
+    if (err instanceof RegistriesConfigError) throw new ConfigError('HUB_REGISTRIES', err.message);
+    throw new ConfigError('HUB_REGISTRIES', `cannot read the file: ${(err as Error).message}`);
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST || '127.0.0.1';
   const port = integer(env, 'PORT', 8080, 0, 65535);
@@ -227,5 +239,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     fhirIdentifierSystems: identifierSystems(env, 'HUB_FHIR_IDENTIFIER_SYSTEMS'),
     paymentGateways: paymentGateways(env, dataDir),
+    registries: registries(env),
   };
 }

@@ -6,6 +6,7 @@ import { print, withDatabase } from './cli/database.js';
 import { importCommand } from './cli/import.js';
 import { intakeCommand } from './cli/intake.js';
 import { printOpenApi } from './cli/openapi.js';
+import { registriesCommand } from './cli/registries.js';
 import { seedCommand } from './cli/seed.js';
 import { serve } from './cli/serve.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -27,6 +28,8 @@ const USAGE = `usage: hub <command>
                                 new KoBoToolbox submissions into the registry (KOBO_TOKEN in the environment)
   seed --individuals N [--seed S] [--csv DIR]
                                 synthetic registry (households, people, locations) into the database or as CSV
+  registries pull NAME --from YYYY-MM-DD --to YYYY-MM-DD [--events birth,death]
+                                reconciliation: apply the events a DCI CRVS (HUB_REGISTRIES) registered in the range
   openapi                       print the OpenAPI document`;
 
 async function run(argv: string[]): Promise<number> {
@@ -63,6 +66,9 @@ async function run(argv: string[]): Promise<number> {
       return importCommand(config, args);
     case 'intake':
       return intakeCommand(config, args);
+    case 'registries':
+      await registriesCommand(config, args);
+      return 0;
     case 'seed':
       await seedCommand(config, args);
       return 0;

@@ -37,6 +37,8 @@ export interface ProcessOutcome {
 
 /** The part of an exchange specific to one endpoint. */
 export interface ExchangeHandler<M> {
+  /** The provider the endpoint belongs to (sr, crvs): recorded with the transaction. */
+  registry: string;
   /** `header.action` the endpoint accepts, and the one it answers with. */
   action: string;
   answerAction: string;
@@ -163,13 +165,14 @@ const duplicate = (header: RequestHeader) =>
   new HeaderRejection('rjct.message_id.duplicate', `message_id ${header.message_id} was already received from ${header.sender_id}`);
 
 /** Records the message; undefined when it is a replay of one already received. */
-const record = (tx: Db, partner: Partner, header: RequestHeader, message: Record<string, unknown>, action: string) =>
+const record = (tx: Db, partner: Partner, header: RequestHeader, message: Record<string, unknown>, handler: { registry: string; action: string }) =>
   recordMessage(tx, {
     clientId: partner.clientId,
     senderId: partner.senderId,
     messageId: header.message_id,
     transactionId: typeof message.transaction_id === 'string' ? message.transaction_id : null,
-    action,
+    action: handler.action,
+    registry: handler.registry,
   });
 
 /** The endpoint's work, the transaction record and the audit entry, in the caller's database transaction. */
@@ -213,7 +216,7 @@ export async function exchange<M>(ctx: DciContext, actor: Actor, body: unknown, 
   if (admitted.rejection) return rejectWith(admitted.rejection);
 
   const outcome = await ctx.db.transaction(async (tx) => {
-    const row = await record(tx, partner, header, envelope.message, handler.action);
+    const row = await record(tx, partner, header, envelope.message, handler);
     return row ? perform(tx, handler, { actor, partner, header, message: envelope.message as M, row }) : undefined;
   });
   if (!outcome) return rejectWith(duplicate(header));
@@ -224,6 +227,8 @@ export async function exchange<M>(ctx: DciContext, actor: Actor, body: unknown, 
 /** What the dci-process worker needs to do an accepted asynchronous request later. */
 export interface AcceptedRequest {
   transaction: string;
+  /** Absent in jobs enqueued before providers other than the Social Registry existed. */
+  registry?: string;
   action: string;
   actor: Actor;
   clientId: string;
@@ -261,10 +266,10 @@ export async function acceptAsync<M>(ctx: DciContext, actor: Actor, body: unknow
   };
   let rejection = admitted.rejection;
   const correlationId = await ctx.db.transaction(async (tx) => {
-    const row = await record(tx, partner, header, envelope.message, handler.action);
+    const row = await record(tx, partner, header, envelope.message, handler);
     if (!row) rejection = duplicate(header);
     if (rejection) return rejected(rejection, tx, row);
-    const accepted: AcceptedRequest = { transaction: row!.id, action: handler.action, actor, clientId: partner.clientId, header, message: envelope.message, url };
+    const accepted: AcceptedRequest = { transaction: row!.id, registry: handler.registry, action: handler.action, actor, clientId: partner.clientId, header, message: envelope.message, url };
     await ctx.jobs.send('dci-process', accepted, { tx });
     return row!.correlationId;
   });
@@ -280,12 +285,12 @@ export const PROCESS_QUEUE = { name: 'dci-process', retryLimit: 5, retryDelaySec
  * repeats the work (the row is no longer pending).
  */
 export function processWorker(ctx: DciContext, handlers: readonly ExchangeHandler<never>[]): Worker<AcceptedRequest> {
-  const byAction = new Map(handlers.map((h) => [h.action, h]));
+  const byAction = new Map(handlers.map((h) => [`${h.registry}:${h.action}`, h]));
   return {
     queue: PROCESS_QUEUE,
     handler: async (request) => {
-      const handler = byAction.get(request.action);
-      if (!handler) throw new Error(`no DCI handler for action ${request.action}`);
+      const handler = byAction.get(`${request.registry ?? 'sr'}:${request.action}`);
+      if (!handler) throw new Error(`no DCI handler for action ${request.action} of registry ${request.registry}`);
       let partner: Partner | undefined;
       try {
         partner = await partnerFor(ctx.db, request.clientId, request.header.sender_id);

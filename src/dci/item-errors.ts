@@ -1,6 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import { DciError, ItemRejection } from './codes.js';
-import { describeErrors, validator } from './schemas.js';
+import { describeErrors, validator, type DciSpec } from './schemas.js';
 
 /**
  * Schema errors of a batch message, split into the items of its list they belong to; an error outside every item
@@ -9,11 +9,12 @@ import { describeErrors, validator } from './schemas.js';
  */
 export function itemErrors(
   message: Record<string, unknown>,
+  spec: DciSpec,
   schema: string,
   list: string,
   reasonOf: (paths: string[]) => ItemRejection['code'],
 ): Map<number, ItemRejection> {
-  const check = validator(schema);
+  const check = validator(schema, spec);
   const byItem = new Map<number, ItemRejection>();
   if (check(message)) return byItem;
   const grouped = new Map<number, ErrorObject[]>();

@@ -2,23 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, isNull, lte, gte, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { queryRows } from '../db/query-rows.js';
-import { dciSubscriptions, dciTransactions, groups, individuals } from '../db/schema/index.js';
+import { dciSubscriptions, dciTransactions } from '../db/schema/index.js';
 import { hasScope, type Actor } from '../security/actor.js';
 import { findEnabledClient } from '../security/clients.js';
 import { withinScope } from '../security/geo-scope.js';
 import { callbackUrl, enqueueCallback } from './callbacks.js';
 import { responseHeader } from './envelope.js';
 import type { DciContext } from './exchange.js';
-import { groupRecords, personRecords } from './records.js';
-import { compileCriteria, regRecordType } from './search.js';
-import { NOTIFY_EVENT_TYPE, type RegistryEvent } from './subscriptions.js';
+import type { DciRegistry, RecordKind } from './registry.js';
+import { compileCriteria } from './search.js';
 
 interface Change {
   id: number;
   entity: 'individual' | 'group';
   entity_id: string;
-  event: RegistryEvent;
+  /** A registry event (REGISTER …) or a civil event type (birth …). */
+  event: string;
 }
+
+/** The providers whose subscriptions are notified, by name. */
+export type Registries = Record<string, DciRegistry>;
 
 type Subscription = typeof dciSubscriptions.$inferSelect;
 
@@ -31,27 +34,26 @@ async function subscriberOf(tx: Db, subscription: Subscription): Promise<{ actor
 }
 
 /** Ids among `ids` that the subscription's filter selects, inside the subscriber's geographic scope. */
-async function matching(tx: Db, ctx: DciContext, subscription: Subscription, actor: Actor, ids: string[]): Promise<string[]> {
-  const { where } = compileCriteria(
-    { query_type: subscription.filterType as 'expression', query: subscription.filter, response_entity: subscription.entity as 'Member' },
-    ctx.config,
-  );
-  const table = subscription.entity === 'Group' ? groups : individuals;
+async function matching(tx: Db, ctx: DciContext, registry: DciRegistry, kind: RecordKind, subscription: Subscription, actor: Actor, ids: string[]): Promise<string[]> {
+  const { where } = compileCriteria(registry, { query_type: subscription.filterType as 'expression', query: subscription.filter }, ctx.config, kind);
+  const table = kind.table;
   // A deletion is notified with the record as it was; every other event only for live records.
   const live = subscription.event === 'DELETE' ? undefined : isNull(table.deletedAt);
-  const rows = await tx.select({ id: table.id }).from(table).where(and(inArray(table.id, ids), live, withinScope(actor, table.locationId), where));
+  const rows = await tx
+    .select({ id: table.id })
+    .from(table)
+    .where(and(inArray(table.id, ids), live, withinScope(actor, table.locationId), kind.scope, where));
   return rows.map((r) => r.id);
 }
 
-async function notifySubscriber(tx: Db, ctx: DciContext, subscription: Subscription, changed: string[]): Promise<void> {
+async function notifySubscriber(tx: Db, ctx: DciContext, registry: DciRegistry, kind: RecordKind, subscription: Subscription, changed: string[]): Promise<void> {
   const subscriber = await subscriberOf(tx, subscription);
   if (!subscriber) return;
   const url = callbackUrl(subscriber.callbackBase, undefined, 'notify');
   if (!url) return;
-  const ids = await matching(tx, ctx, subscription, subscriber.actor, changed);
+  const ids = await matching(tx, ctx, registry, kind, subscription, subscriber.actor, changed);
   if (ids.length === 0) return;
-  const entity = subscription.entity as 'Group' | 'Member';
-  const records = entity === 'Group' ? await groupRecords(tx, subscriber.actor, ids, ctx.config.attributes) : await personRecords(tx, ids);
+  const records = await kind.records(tx, subscriber.actor, ids);
   const now = new Date().toISOString();
   const message = {
     transaction_id: randomUUID(),
@@ -61,8 +63,8 @@ async function notifySubscriber(tx: Db, ctx: DciContext, subscription: Subscript
       data: {
         version: '1.0.0',
         ...(subscription.regType ? { reg_type: subscription.regType } : {}),
-        reg_event_type: NOTIFY_EVENT_TYPE[subscription.event as RegistryEvent],
-        reg_record_type: regRecordType(entity),
+        reg_event_type: registry.notifyEventType(subscription.event),
+        reg_record_type: kind.regRecordType,
         reg_records: record,
       },
       ...(subscription.locale ? { locale: subscription.locale } : {}),
@@ -80,6 +82,7 @@ async function notifySubscriber(tx: Db, ctx: DciContext, subscription: Subscript
       messageId: header.message_id,
       transactionId: message.transaction_id,
       action: 'notify',
+      registry: registry.name,
       status: 'succ',
       recordCount: records.length,
     })
@@ -92,7 +95,7 @@ async function notifySubscriber(tx: Db, ctx: DciContext, subscription: Subscript
  * is notified once, even with several hub instances dispatching (SKIP LOCKED) or a crash mid-way (nothing commits).
  * Answers how many changes it consumed.
  */
-export async function dispatchChanges(ctx: DciContext, batchSize: number): Promise<number> {
+export async function dispatchChanges(ctx: DciContext, registries: Registries, batchSize: number): Promise<number> {
   return ctx.db.transaction(async (tx) => {
     const changes = await queryRows<Change>(
       tx,
@@ -111,9 +114,11 @@ export async function dispatchChanges(ctx: DciContext, batchSize: number): Promi
         ),
       );
     for (const subscription of subscriptions) {
-      const entity = subscription.entity === 'Group' ? 'group' : 'individual';
-      const changed = [...new Set(changes.filter((c) => c.entity === entity && c.event === subscription.event).map((c) => c.entity_id))];
-      if (changed.length > 0) await notifySubscriber(tx, ctx, subscription, changed);
+      const registry = registries[subscription.registry];
+      if (!registry) continue;
+      const kind = registry.subscriptionRecords(subscription.notifyRecordType, subscription.event, ctx.config);
+      const changed = [...new Set(changes.filter((c) => c.entity === kind.changeEntity && c.event === subscription.event).map((c) => c.entity_id))];
+      if (changed.length > 0) await notifySubscriber(tx, ctx, registry, kind, subscription, changed);
     }
     await tx.execute(sql`DELETE FROM registry_changes WHERE id IN (${sql.join(changes.map((c) => sql`${c.id}`), sql`, `)})`);
     return changes.length;
@@ -121,14 +126,14 @@ export async function dispatchChanges(ctx: DciContext, batchSize: number): Promi
 }
 
 /** Polls the change outbox: drains it in batches, then waits `intervalMs`. `stop` waits for a running batch. */
-export function startNotifyDispatcher(ctx: DciContext, options: { intervalMs: number; batchSize: number; onError: (err: unknown) => void }) {
+export function startNotifyDispatcher(ctx: DciContext, registries: Registries, options: { intervalMs: number; batchSize: number; onError: (err: unknown) => void }) {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
     running = (async () => {
       try {
-        while (!stopped && (await dispatchChanges(ctx, options.batchSize)) === options.batchSize);
+        while (!stopped && (await dispatchChanges(ctx, registries, options.batchSize)) === options.batchSize);
       } catch (err) {
         options.onError(err);
       }

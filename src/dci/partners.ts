@@ -1,10 +1,10 @@
 import { and, eq, isNull } from 'drizzle-orm';
-import { createRemoteJWKSet, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import type { Db } from '../db/client.js';
 import { clients } from '../db/schema/index.js';
 import { findEnabledClient, type SignaturePolicy } from '../security/clients.js';
 import { DciError } from './codes.js';
-import { localKeys, type KeyResolver } from './signatures.js';
+import { localKeys, remoteKeys, type KeyResolver } from './signatures.js';
 
 /** A DCI partner: an OAuth client with DCI settings. */
 export interface Partner {
@@ -13,25 +13,6 @@ export interface Partner {
   callbackUrl: string | null;
   policy: SignaturePolicy;
   resolveKey: KeyResolver;
-}
-
-/** Remote key sets by URL; jose caches each set's keys and refetches on an unknown kid (with a cooldown). */
-const remoteSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
-
-function remoteKeys(url: string): KeyResolver {
-  let set = remoteSets.get(url);
-  if (!set) {
-    set = createRemoteJWKSet(new URL(url));
-    remoteSets.set(url, set);
-  }
-  const keys = set;
-  return async (header) => {
-    try {
-      return await keys({ ...header, alg: header.alg ?? 'EdDSA' });
-    } catch {
-      return undefined;
-    }
-  };
 }
 
 /** The partner behind the access token; its header sender_id must be the one registered for it. */

@@ -16,19 +16,19 @@ const CONTEXT = {
 
 type PersonRow = typeof individuals.$inferSelect;
 type GroupRow = typeof groups.$inferSelect;
-type Place = { code: string; name: string };
+export type Place = { code: string; name: string };
 type Json = Record<string, unknown>;
 
 const attributeList = (attributes: Record<string, unknown>) => Object.entries(attributes).map(([name, value]) => ({ name, value }));
 
-async function placesOf(db: Db, ids: (string | null)[]): Promise<Map<string, Place>> {
+export async function placesOf(db: Db, ids: (string | null)[]): Promise<Map<string, Place>> {
   const wanted = [...new Set(ids.filter((id): id is string => id !== null))];
   if (wanted.length === 0) return new Map();
   const rows = await db.select({ id: locations.id, code: locations.code, name: locations.name }).from(locations).where(inArray(locations.id, wanted));
   return new Map(rows.map((r) => [r.id, { code: r.code, name: r.name }]));
 }
 
-function address(place: Place | undefined): Json[] | undefined {
+export function address(place: Place | undefined): Json[] | undefined {
   return place ? [{ '@type': 'Address', locality: place.name, region_code: place.code }] : undefined;
 }
 

@@ -1,25 +1,27 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { acceptAsync, exchange, type DciContext, type ExchangeHandler } from './exchange.js';
+import type { DciRegistry } from './registry.js';
 import { subscribeHandler, unsubscribeHandler } from './subscriptions.js';
 import { syncSearchHandler } from './sync-search.js';
 import { txnStatusHandler } from './txn-status.js';
 
-/** Every endpoint's handler; the asynchronous ones are also worked by the dci-process queue. */
-export function dciHandlers(ctx: DciContext) {
+/** Every endpoint's handler of one provider; the asynchronous ones are also worked by the dci-process queue. */
+export function dciHandlers(ctx: DciContext, registry: DciRegistry) {
   return {
-    search: syncSearchHandler(ctx),
-    txnStatus: txnStatusHandler(),
-    subscribe: subscribeHandler(ctx),
-    unsubscribe: unsubscribeHandler(),
+    search: syncSearchHandler(ctx, registry),
+    txnStatus: txnStatusHandler(registry),
+    subscribe: subscribeHandler(ctx, registry),
+    unsubscribe: unsubscribeHandler(registry),
   };
 }
 
 /**
- * The DCI Social Registry provider under /dci/sr. Bodies are checked against the spec's own schemas inside the
- * exchange (so that errors come back as DCI reason codes), and the routes stay out of the admin OpenAPI document.
+ * A DCI provider's endpoints (the Social Registry under /dci/sr, the CRVS under /dci/crvs). Bodies are checked
+ * against the spec's own schemas inside the exchange (so that errors come back as DCI reason codes), and the routes
+ * stay out of the admin OpenAPI document.
  */
-export const dciSocialRegistryRoutes: FastifyPluginAsync<DciContext> = async (app, ctx) => {
-  const handlers = dciHandlers(ctx);
+export const dciRegistryRoutes: FastifyPluginAsync<DciContext & { registry: DciRegistry }> = async (app, { registry, ...ctx }) => {
+  const handlers = dciHandlers(ctx, registry);
   const route = <M>(path: string, scope: string, handler: ExchangeHandler<M>, mode: 'sync' | 'async') =>
     app.post(path, { config: { scope }, schema: { hide: true } }, async (request, reply) => {
       const answer = await (mode === 'sync' ? exchange : acceptAsync)(ctx, request.actor, request.body, handler);

@@ -3,10 +3,17 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
-/** The checked-in JSON Schemas derived from the DCI specification (see schemas/dci/README.md). */
+/** The checked-in JSON Schemas derived from the DCI specifications (see schemas/dci/README.md). */
 const folder = fileURLToPath(new URL('../../schemas/dci/', import.meta.url));
 const BASE = 'https://convergence-hub.org/schemas/dci/';
-const COMPONENTS = `${BASE}social_api_v1.0.0.components.json`;
+
+/** Which specification a schema comes from: the Social Registry API (schemas/dci) or the CRVS API (schemas/dci/crvs). */
+export type DciSpec = 'social' | 'crvs';
+
+const SPECS: Record<DciSpec, { base: string; components: string }> = {
+  social: { base: BASE, components: `${BASE}social_api_v1.0.0.components.json` },
+  crvs: { base: `${BASE}crvs/`, components: `${BASE}crvs/crvs_api_v1.0.0.components.json` },
+};
 
 // ajv-formats is CommonJS with a default export; under NodeNext the callable sits on `.default`.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -17,8 +24,10 @@ function loadAjv(): Ajv {
   addFormats(ajv);
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && Math.abs(n) <= 2 ** 31 });
   ajv.addFormat('binary', true);
-  for (const file of fs.readdirSync(folder)) {
-    if (file.endsWith('.json')) ajv.addSchema(JSON.parse(fs.readFileSync(folder + file, 'utf8')) as object);
+  for (const dir of [folder, `${folder}crvs/`]) {
+    for (const file of fs.readdirSync(dir)) {
+      if (file.endsWith('.json')) ajv.addSchema(JSON.parse(fs.readFileSync(dir + file, 'utf8')) as object);
+    }
   }
   return ajv;
 }
@@ -27,13 +36,14 @@ const ajv = loadAjv();
 const compiled = new Map<string, ValidateFunction>();
 
 /** A validator for a whole message file (`sync-search.request.json`) or a spec component (`SearchRequest`). */
-export function validator(name: string): ValidateFunction {
-  let fn = compiled.get(name);
+export function validator(name: string, spec: DciSpec = 'social'): ValidateFunction {
+  const key = `${spec}:${name}`;
+  let fn = compiled.get(key);
   if (!fn) {
-    const ref = name.endsWith('.json') ? BASE + name : `${COMPONENTS}#/components/schemas/${name}`;
+    const ref = name.endsWith('.json') ? SPECS[spec].base + name : `${SPECS[spec].components}#/components/schemas/${name}`;
     fn = ajv.getSchema(ref);
-    if (!fn) throw new Error(`no DCI schema ${name}`);
-    compiled.set(name, fn);
+    if (!fn) throw new Error(`no DCI schema ${name} in the ${spec} specification`);
+    compiled.set(key, fn);
   }
   return fn;
 }

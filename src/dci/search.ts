@@ -2,23 +2,21 @@ import { and, asc, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DciConfig } from '../config.js';
 import type { Db } from '../db/client.js';
 import { queryRows } from '../db/query-rows.js';
-import { groups, individuals } from '../db/schema/index.js';
 import type { Actor } from '../security/actor.js';
 import { withinScope } from '../security/geo-scope.js';
 import { ItemRejection } from './codes.js';
 import { compileCriterion, compileSort } from './criteria/compile.js';
 import { parseExpression } from './criteria/expression.js';
-import { compileIdTypeValue } from './criteria/idtype-value.js';
 import type { Entity } from './criteria/model.js';
 import { parsePredicate } from './criteria/predicate.js';
-import { groupRecords, personRecords } from './records.js';
+import type { DciRegistry, RecordHints, RecordKind } from './registry.js';
 
 /** search_criteria of one search_request item (already valid against the spec's schema). */
 export interface SearchCriteria {
   version?: string;
   reg_type?: string;
   reg_record_type?: string;
-  query_type: 'idtype-value' | 'expression' | 'predicate';
+  query_type: 'idtype-value' | 'expression' | 'predicate' | 'graphql';
   response_entity?: Entity;
   query: unknown;
   sort?: { attribute_name?: string; sort_order?: 'asc' | 'desc' }[];
@@ -28,35 +26,40 @@ export interface SearchCriteria {
 }
 
 export interface SearchResult {
-  entity: Entity;
+  kind: RecordKind;
   records: Record<string, unknown>[];
   pagination: { page_size: number; page_number: number; total_count: number };
 }
 
-const REG_RECORD_TYPE: Record<Entity, string> = { Group: 'Group', Member: 'SRPerson' };
-export const regRecordType = (entity: Entity) => REG_RECORD_TYPE[entity];
-
-/** response_entity first; else what the expression's collection or reg_record_type names; else people. */
-function entityOf(criteria: SearchCriteria, collection: string | undefined): Entity {
-  if (criteria.response_entity) return criteria.response_entity;
-  const hint = collection ?? criteria.reg_record_type ?? '';
-  return /group|household/i.test(hint) ? 'Group' : 'Member';
-}
-
-/** The records the criteria select, as a condition on the individuals or groups table. */
-export function compileCriteria(criteria: SearchCriteria, config: DciConfig): { entity: Entity; where: SQL } {
+/**
+ * The records the criteria select, as a condition on the record kind's table: the kind the criteria name, or `fixed`
+ * (a subscription's filter always selects the records it notifies).
+ */
+export function compileCriteria(
+  registry: DciRegistry,
+  criteria: Pick<SearchCriteria, 'query_type' | 'query' | 'response_entity' | 'reg_record_type'>,
+  config: DciConfig,
+  fixed?: RecordKind,
+): { kind: RecordKind; where: SQL } {
+  const hints: RecordHints = {
+    ...registry.searchHints(criteria as unknown as Record<string, unknown>),
+    responseEntity: criteria.response_entity,
+    recordType: criteria.reg_record_type,
+  };
+  const kindFor = (h: RecordHints) => fixed ?? registry.recordsFor(h, config);
   if (criteria.query_type === 'idtype-value') {
-    const entity = entityOf(criteria, undefined);
-    return { entity, where: compileIdTypeValue(entity, criteria.query) };
+    const kind = kindFor(hints);
+    return { kind, where: kind.idTypeValue(criteria.query) };
   }
   // The spec's own expression sample carries a predicate list, so the query's shape decides between the two.
   if (criteria.query_type === 'predicate' || Array.isArray(criteria.query)) {
-    const entity = entityOf(criteria, undefined);
-    return { entity, where: compileCriterion(entity, parsePredicate(criteria.query), config.attributes) };
+    const kind = kindFor(hints);
+    return { kind, where: compileCriterion(kind.attributes, parsePredicate(criteria.query)) };
   }
+  if (criteria.query_type !== 'expression') throw new ItemRejection('rjct.search_criteria.invalid', `query_type ${String(criteria.query_type)} is not supported; use idtype-value, expression or predicate`);
   const { criterion, collection } = parseExpression(criteria.query);
-  const entity = entityOf(criteria, collection);
-  return { entity, where: compileCriterion(entity, criterion, config.attributes) };
+  const kind = kindFor({ ...hints, collection });
+  return { kind, where: compileCriterion(kind.attributes, criterion) };
 }
 
 function pageOf(criteria: SearchCriteria, maxRecords: number): { size: number; number: number; paginated: boolean } {
@@ -74,12 +77,12 @@ function pageOf(criteria: SearchCriteria, maxRecords: number): { size: number; n
  * Runs one search item over the registry: live records only, inside the partner's geographic scope, sorted (ties by
  * id, so pages are stable) and paged. An unpaginated search matching more than `maxRecords` is refused.
  */
-export async function runSearch(db: Db, actor: Actor, criteria: SearchCriteria, config: DciConfig): Promise<SearchResult> {
-  const { entity, where } = compileCriteria(criteria, config);
-  const order = compileSort(entity, criteria.sort, config.attributes);
+export async function runSearch(db: Db, actor: Actor, registry: DciRegistry, criteria: SearchCriteria, config: DciConfig): Promise<SearchResult> {
+  const { kind, where } = compileCriteria(registry, criteria, config);
+  const order = compileSort(kind.attributes, criteria.sort);
   const page = pageOf(criteria, config.maxRecords);
-  const table = entity === 'Group' ? groups : individuals;
-  const condition = and(isNull(table.deletedAt), withinScope(actor, table.locationId), where)!;
+  const table = kind.table;
+  const condition = and(isNull(table.deletedAt), withinScope(actor, table.locationId), kind.scope, where)!;
 
   const [counted] = await queryRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM ${table} WHERE ${condition}`);
   const total = Number(counted?.n ?? 0);
@@ -96,7 +99,6 @@ export async function runSearch(db: Db, actor: Actor, criteria: SearchCriteria, 
     .orderBy(...order, asc(table.id))
     .limit(page.size)
     .offset((page.number - 1) * page.size);
-  const ids = rows.map((r) => r.id);
-  const records = entity === 'Group' ? await groupRecords(db, actor, ids, config.attributes) : await personRecords(db, ids);
-  return { entity, records, pagination: { page_size: page.size, page_number: page.number, total_count: total } };
+  const records = await kind.records(db, actor, rows.map((r) => r.id));
+  return { kind, records, pagination: { page_size: page.size, page_number: page.number, total_count: total } };
 }

@@ -3,6 +3,7 @@ import {
   calculateJwkThumbprint,
   CompactSign,
   compactVerify,
+  createRemoteJWKSet,
   decodeProtectedHeader,
   importJWK,
   type CryptoKey,
@@ -41,6 +42,25 @@ export async function localKeys(jwks: { keys: JWK[] }): Promise<KeyResolver> {
     if (!jwk || alg === undefined) return undefined;
     try {
       return (await importJWK(jwk, alg)) as CryptoKey;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** Remote key sets by URL; jose caches each set's keys and refetches on an unknown kid (with a cooldown). */
+const remoteSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+export function remoteKeys(url: string): KeyResolver {
+  let set = remoteSets.get(url);
+  if (!set) {
+    set = createRemoteJWKSet(new URL(url));
+    remoteSets.set(url, set);
+  }
+  const keys = set;
+  return async (header) => {
+    try {
+      return await keys({ ...header, alg: header.alg ?? 'EdDSA' });
     } catch {
       return undefined;
     }

@@ -3,34 +3,9 @@ import { dciSubscriptions } from '../db/schema/index.js';
 import { DciError, ItemRejection, type SubscribeReasonCode, type UnsubscribeReasonCode } from './codes.js';
 import type { DciContext, ExchangeHandler } from './exchange.js';
 import { itemErrors } from './item-errors.js';
+import type { DciRegistry } from './registry.js';
 import { describeErrors, validator } from './schemas.js';
-import { compileCriteria, regRecordType, type SearchCriteria } from './search.js';
-
-/** Our event names, and the reg_event_type values partners may subscribe with (ours, the spec's, namespaced or not). */
-export type RegistryEvent = 'REGISTER' | 'UPDATE' | 'DELETE' | 'LINK' | 'UNLINK';
-
-const EVENT_NAMES: Record<string, RegistryEvent> = {
-  register: 'REGISTER',
-  update: 'UPDATE',
-  delete: 'DELETE',
-  link: 'LINK',
-  newhouseholdmember: 'LINK',
-  unlink: 'UNLINK',
-};
-
-/** The reg_event_type we put in a notify: the spec's two values where it has one, ours (documented) otherwise. */
-export const NOTIFY_EVENT_TYPE: Record<RegistryEvent, string> = {
-  REGISTER: 'REGISTER',
-  LINK: 'NewHouseHoldMember',
-  UPDATE: 'UPDATE',
-  DELETE: 'DELETE',
-  UNLINK: 'UNLINK',
-};
-
-function eventOf(regEventType: string): RegistryEvent | undefined {
-  const name = regEventType.split(':').pop()!.toLowerCase();
-  return EVENT_NAMES[name];
-}
+import { compileCriteria, type SearchCriteria } from './search.js';
 
 interface SubscribeItem {
   reference_id: string;
@@ -60,17 +35,18 @@ function subscribeReason(paths: string[]): SubscribeReasonCode {
 }
 
 /** `registry/subscribe`: each subscribe_request item becomes a subscription (or is rejected on its own). */
-export function subscribeHandler(ctx: DciContext): ExchangeHandler<SubscribeMessage> {
+export function subscribeHandler(ctx: DciContext, registry: DciRegistry): ExchangeHandler<SubscribeMessage> {
   return {
+    registry: registry.name,
     action: 'subscribe',
     answerAction: 'on-subscribe',
     count(message) {
       if (!Array.isArray(message.subscribe_request)) throw new DciError(400, 'err.request.bad', '/message/subscribe_request must be a list');
-      itemErrors(message, 'SubscribeRequest', 'subscribe_request', subscribeReason);
+      itemErrors(message, registry.spec, 'SubscribeRequest', 'subscribe_request', subscribeReason);
       return message.subscribe_request.length;
     },
     async process(tx, { partner, message, row: exchangeRow }) {
-      const rejected = itemErrors(message as unknown as Record<string, unknown>, 'SubscribeRequest', 'subscribe_request', subscribeReason);
+      const rejected = itemErrors(message as unknown as Record<string, unknown>, registry.spec, 'SubscribeRequest', 'subscribe_request', subscribeReason);
       const seen = new Set<string>();
       const responses: Record<string, unknown>[] = [];
       const audit: Record<string, unknown>[] = [];
@@ -83,15 +59,16 @@ export function subscribeHandler(ctx: DciContext): ExchangeHandler<SubscribeMess
           if (seen.has(item.reference_id)) throw new ItemRejection('rjct.reference_id.duplicate', `reference_id ${item.reference_id} appears twice`);
           seen.add(item.reference_id);
           const criteria = item.subscribe_criteria;
-          const event = eventOf(criteria.reg_event_type);
+          const event = registry.subscriptionEvent(criteria.reg_event_type);
           if (!event) {
-            throw new ItemRejection('rjct.notify_types.invalid', `reg_event_type must name one of ${Object.keys(EVENT_NAMES).join(', ')} (case-insensitive, namespace optional)`);
+            throw new ItemRejection('rjct.notify_types.invalid', `reg_event_type must name one of ${registry.eventNames.join(', ')} (case-insensitive, namespace optional)`);
           }
           const filterType = criteria.filter_type ?? 'expression';
           if (filterType === 'graphql') throw new ItemRejection('rjct.notify_details.invalid', 'graphql filters are not supported; use idtype-value, expression or predicate');
-          const entity = /group|household/i.test(criteria.notify_record_type) ? 'Group' : 'Member';
+          const kind = registry.subscriptionRecords(criteria.notify_record_type, event, ctx.config);
+          const entity = kind.name;
           try {
-            compileCriteria({ query_type: filterType, query: criteria.filter, response_entity: entity }, ctx.config);
+            compileCriteria(registry, { query_type: filterType, query: criteria.filter }, ctx.config, kind);
           } catch (err) {
             if (err instanceof ItemRejection) throw new ItemRejection('rjct.notify_details.invalid', err.message);
             throw err;
@@ -102,6 +79,7 @@ export function subscribeHandler(ctx: DciContext): ExchangeHandler<SubscribeMess
             .from(dciSubscriptions)
             .where(
               and(
+                eq(dciSubscriptions.registry, registry.name),
                 eq(dciSubscriptions.clientId, partner.clientId),
                 eq(dciSubscriptions.status, 'subscribe'),
                 eq(dciSubscriptions.event, event),
@@ -118,6 +96,7 @@ export function subscribeHandler(ctx: DciContext): ExchangeHandler<SubscribeMess
               clientId: partner.clientId,
               senderId: partner.senderId,
               referenceId: item.reference_id,
+              registry: registry.name,
               regType: criteria.reg_type ?? null,
               event,
               entity,
@@ -143,7 +122,7 @@ export function subscribeHandler(ctx: DciContext): ExchangeHandler<SubscribeMess
                 ...(window ? { frequency: window } : {}),
                 filter_type: filterType,
                 filter: criteria.filter,
-                notify_record_type: regRecordType(entity),
+                notify_record_type: kind.regRecordType,
               },
             ],
             ...(item.locale ? { locale: item.locale } : {}),
@@ -177,12 +156,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * `registry/unsubscribe`: all codes or none — a code that is not one of this partner's subscriptions rejects the
  * request (rjct.subscription_code.invalid), as does a request whose codes are all already unsubscribed.
  */
-export function unsubscribeHandler(): ExchangeHandler<UnsubscribeMessage> {
+export function unsubscribeHandler(registry: DciRegistry): ExchangeHandler<UnsubscribeMessage> {
   return {
+    registry: registry.name,
     action: 'unsubscribe',
     answerAction: 'on-unsubscribe',
     count(message) {
-      const check = validator('UnSubscribeRequest');
+      const check = validator('UnSubscribeRequest', registry.spec);
       if (!check(message)) throw new DciError(400, 'err.request.bad', describeErrors(check.errors, '/message'));
       return (message.subscription_codes as unknown[]).length;
     },
@@ -193,7 +173,7 @@ export function unsubscribeHandler(): ExchangeHandler<UnsubscribeMessage> {
         ? await tx
             .select({ id: dciSubscriptions.id, status: dciSubscriptions.status })
             .from(dciSubscriptions)
-            .where(and(inArray(dciSubscriptions.id, valid), eq(dciSubscriptions.clientId, partner.clientId)))
+            .where(and(inArray(dciSubscriptions.id, valid), eq(dciSubscriptions.clientId, partner.clientId), eq(dciSubscriptions.registry, registry.name)))
         : [];
       const answer = (status: 'succ' | 'rjct', reason?: { code: UnsubscribeReasonCode; message: string }) => ({
         message: {

@@ -1,7 +1,8 @@
 import { DciError, ItemRejection, type SearchReasonCode } from './codes.js';
 import type { DciContext, ExchangeHandler } from './exchange.js';
 import { itemErrors } from './item-errors.js';
-import { regRecordType, runSearch, type SearchCriteria } from './search.js';
+import type { DciRegistry } from './registry.js';
+import { runSearch, type SearchCriteria } from './search.js';
 
 interface SearchItem {
   reference_id: string;
@@ -14,8 +15,6 @@ interface SearchRequest {
   transaction_id: string;
   search_request: unknown[];
 }
-
-const DEFAULT_REG_TYPE = 'ns:org:RegistryType:Social';
 
 /** Which reason schema errors inside one search_request item earn, by where they are. */
 function reasonOf(paths: string[]): SearchReasonCode {
@@ -33,17 +32,18 @@ const purposeOf = (item: SearchItem) => {
 };
 
 /** `registry/sync/search`: every search_request item answered in order, each succeeding or rejected on its own. */
-export function syncSearchHandler(ctx: DciContext): ExchangeHandler<SearchRequest> {
+export function syncSearchHandler(ctx: DciContext, registry: DciRegistry): ExchangeHandler<SearchRequest> {
   return {
+    registry: registry.name,
     action: 'search',
     answerAction: 'on-search',
     count(message) {
       if (!Array.isArray(message.search_request)) throw new DciError(400, 'err.request.bad', '/message/search_request must be a list');
-      itemErrors(message, 'SearchRequest', 'search_request', reasonOf);
+      itemErrors(message, registry.spec, 'SearchRequest', 'search_request', reasonOf);
       return message.search_request.length;
     },
     async process(tx, { actor, message, row }) {
-      const rejected = itemErrors(message as unknown as Record<string, unknown>, 'SearchRequest', 'search_request', reasonOf);
+      const rejected = itemErrors(message as unknown as Record<string, unknown>, registry.spec, 'SearchRequest', 'search_request', reasonOf);
       const seen = new Set<string>();
       const responses: Record<string, unknown>[] = [];
       const audit: Record<string, unknown>[] = [];
@@ -59,15 +59,15 @@ export function syncSearchHandler(ctx: DciContext): ExchangeHandler<SearchReques
           if (seen.has(item.reference_id)) throw new ItemRejection('rjct.reference_id.duplicate', `reference_id ${item.reference_id} appears twice`);
           seen.add(item.reference_id);
           consent[item.reference_id] = { consent: item.search_criteria.consent, authorize: item.search_criteria.authorize };
-          const result = await runSearch(tx, actor, item.search_criteria, ctx.config);
+          const result = await runSearch(tx, actor, registry, item.search_criteria, ctx.config);
           recordCount += result.records.length;
           responses.push({
             ...base,
             status: 'succ',
             data: {
               version: '1.0.0',
-              reg_type: item.search_criteria.reg_type ?? DEFAULT_REG_TYPE,
-              reg_record_type: regRecordType(result.entity),
+              reg_type: item.search_criteria.reg_type ?? registry.defaultRegType,
+              reg_record_type: result.kind.regRecordType,
               reg_records: result.records,
             },
             pagination: result.pagination,

@@ -10,7 +10,7 @@ export type TransactionRow = typeof dciTransactions.$inferSelect;
  */
 export async function recordMessage(
   tx: Db,
-  values: { clientId: string; senderId: string; messageId: string; transactionId: string | null; action: string },
+  values: { clientId: string; senderId: string; messageId: string; transactionId: string | null; action: string; registry: string },
 ): Promise<TransactionRow | undefined> {
   const [row] = await tx
     .insert(dciTransactions)
@@ -33,10 +33,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** This sender's searches, answered or still being worked (async), found the ways txn status allows; newest first. */
 export async function findSearches(
   db: Db,
+  registry: string,
   senderId: string,
   by: { transactionId?: string; correlationId?: string; referenceId?: string },
 ): Promise<TransactionRow[]> {
-  const mine = and(eq(dciTransactions.senderId, senderId), eq(dciTransactions.action, 'search'), inArray(dciTransactions.status, ['pdng', 'succ']));
+  const mine = and(eq(dciTransactions.registry, registry), eq(dciTransactions.senderId, senderId), eq(dciTransactions.action, 'search'), inArray(dciTransactions.status, ['pdng', 'succ']));
   let match;
   if (by.transactionId !== undefined) match = eq(dciTransactions.transactionId, by.transactionId);
   else if (by.correlationId !== undefined) {

@@ -1,5 +1,6 @@
 import { DciError } from './codes.js';
 import type { ExchangeHandler } from './exchange.js';
+import type { DciRegistry } from './registry.js';
 import { describeErrors, validator } from './schemas.js';
 import { findSearches } from './transactions.js';
 
@@ -23,13 +24,14 @@ function normaliseSpelling(message: Record<string, unknown>) {
 type Item = { reference_id: string } & Record<string, unknown>;
 
 /** `registry/sync/txn/status`: replays the answers we gave to this sender's earlier searches. */
-export function txnStatusHandler(): ExchangeHandler<TxnStatusRequest> {
+export function txnStatusHandler(registry: DciRegistry): ExchangeHandler<TxnStatusRequest> {
   return {
+    registry: registry.name,
     action: 'txn-status',
     answerAction: 'txn-on-status',
     count(message) {
       normaliseSpelling(message);
-      const check = validator('TxnStatusRequest');
+      const check = validator('TxnStatusRequest', registry.spec);
       if (!check(message)) throw new DciError(400, 'err.request.bad', describeErrors(check.errors, '/message'));
       return 1;
     },
@@ -42,7 +44,7 @@ export function txnStatusHandler(): ExchangeHandler<TxnStatusRequest> {
         if (request.attribute_type === 'reference_id_list') {
           const wanted = Array.isArray(value) ? value : [value];
           for (const referenceId of wanted.slice(0, 100)) {
-            const [latest] = await findSearches(tx, partner.senderId, { referenceId });
+            const [latest] = await findSearches(tx, registry.name, partner.senderId, { referenceId });
             const item = ((latest?.response?.search_response as Item[] | undefined) ?? []).find((i) => i.reference_id === referenceId);
             if (latest && item) {
               items.push(item);
@@ -52,6 +54,7 @@ export function txnStatusHandler(): ExchangeHandler<TxnStatusRequest> {
         } else if (typeof value === 'string') {
           const [latest] = await findSearches(
             tx,
+            registry.name,
             partner.senderId,
             request.attribute_type === 'transaction_id' ? { transactionId: value } : { correlationId: value },
           );

@@ -243,9 +243,12 @@ export async function suspendBenefitsOfDeceasedAmong(tx: Db, actor: Actor, peopl
   return suspended;
 }
 
-/** A person recorded as deceased: their benefits in every programme are suspended, with the death as the reason. */
-export function suspendBenefitsOfDeceased(tx: Db, actor: Actor, individualId: string, deathDate: string) {
-  return changeBeneficiaryStatus(tx, actor, sql`b.subject_id = ${individualId}`, 'SUSPENDED', `deceased on ${deathDate}`);
+/**
+ * A person recorded as deceased: their benefits in every programme are suspended, with the death as the reason (the
+ * civil registration that reported it, when there is one).
+ */
+export function suspendBenefitsOfDeceased(tx: Db, actor: Actor, individualId: string, deathDate: string, reason = `deceased on ${deathDate}`) {
+  return changeBeneficiaryStatus(tx, actor, sql`b.subject_id = ${individualId}`, 'SUSPENDED', reason);
 }
 
 /** Every programme a person or household benefits from, with the current status. */

@@ -129,6 +129,7 @@ export function updateIndividual(
   id: string,
   expectedVersion: number | undefined,
   patch: IndividualPatch,
+  options: { deathReason?: string } = {},
 ): Promise<Individual> {
   return db.transaction(async (tx) => {
     const current = await lockIndividual(tx, actor, id, expectedVersion);
@@ -149,7 +150,9 @@ export function updateIndividual(
     if (newIds !== undefined) await replaceIdentifiers(tx, id, ids);
     const after = toIndividual(row!, ids);
     await appendAudit(tx, actor, { action: 'individual.update', entityType: 'individual', entityId: id, before, after });
-    if (!before.death_date && after.death_date) await suspendBenefitsOfDeceased(tx, actor, id, after.death_date);
+    if (after.death_date && (!before.death_date || options.deathReason)) {
+      await suspendBenefitsOfDeceased(tx, actor, id, after.death_date, options.deathReason);
+    }
     await recordIndividualVersion(tx, actor, after);
     await flagProbableDuplicates(tx, sql`(SELECT ${id}::uuid)`);
     return after;

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Test } from 'tap';
 import { compactVerify, createLocalJWKSet } from 'jose';
 import { dciTransactions } from '../../src/db/schema/index.js';
+import type { DciSpec } from '../../src/dci/schemas.js';
 import { schemaErrors } from './dci.js';
 import type { Received } from './fake-partner.js';
 import type { TestHub } from './hub.js';
@@ -9,12 +10,12 @@ import type { TestHub } from './hub.js';
 export const ENV = { DCI_CALLBACK_RETRY_DELAY: '1', DCI_CALLBACK_RETRIES: '3', DCI_NOTIFY_INTERVAL: '200' };
 
 /** A callback's signature is a compact JWS by a key in the hub's JWKS, over exactly its header and message. */
-export async function verifiedCallback(t: Test, hub: TestHub, received: Received, schema: string) {
+export async function verifiedCallback(t: Test, hub: TestHub, received: Received, schema: string, spec: DciSpec = 'social') {
   const jwks = (await hub.request({ method: 'GET', url: '/.well-known/jwks.json', token: null })).json();
   const { payload } = await compactVerify(received.body.signature, createLocalJWKSet(jwks));
   const content = received.body.message === undefined ? { header: received.body.header } : { header: received.body.header, message: received.body.message };
   t.same(JSON.parse(new TextDecoder().decode(payload)), content, 'signed by the hub over exactly {header, message}');
-  t.equal(schemaErrors(schema, received.body), '', `valid against ${schema}`);
+  t.equal(schemaErrors(schema, received.body, spec), '', `valid against ${spec} ${schema}`);
   return received.body;
 }
 

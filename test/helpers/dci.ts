@@ -1,7 +1,7 @@
 import { randomUUID, sign as edSign } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { calculateJwkThumbprint, CompactSign, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { validator, describeErrors } from '../../src/dci/schemas.js';
+import { validator, describeErrors, type DciSpec } from '../../src/dci/schemas.js';
 import type { TestHub } from './hub.js';
 
 /** A partner's signing key pair, made with jose; `kid` is the RFC 7638 thumbprint as the DCI JWS form wants. */
@@ -80,7 +80,7 @@ export async function signString(
   return `Signature: namespace="spdci", kidId="${senderId}|${key.kid}|ed25519", algorithm="ed25519", created="${created}", expires="${expires}", headers="(created) (expires) digest", signature="${signature}"`;
 }
 
-/** POSTs an envelope signed in form (a) (unless `signature` is given) to a DCI endpoint. */
+/** POSTs an envelope signed in form (a) (unless `signature` is given) to a DCI endpoint (under /dci/sr unless the path names another). */
 export async function send(
   hub: TestHub,
   partner: Partner,
@@ -89,11 +89,12 @@ export async function send(
   signature?: string | null,
 ) {
   const sig = signature === undefined ? await signJws(partner.key, content) : signature;
-  return hub.request({ method: 'POST', url: `/dci/sr${path}`, token: partner.token, payload: { ...(sig === null ? {} : { signature: sig }), ...content } });
+  const url = path.startsWith('/dci/') ? path : `/dci/sr${path}`;
+  return hub.request({ method: 'POST', url, token: partner.token, payload: { ...(sig === null ? {} : { signature: sig }), ...content } });
 }
 
-/** The errors of `body` against a schema in schemas/dci, as one string ('' when valid). */
-export function schemaErrors(schema: string, body: unknown): string {
-  const check = validator(schema);
+/** The errors of `body` against a schema in schemas/dci (or schemas/dci/crvs), as one string ('' when valid). */
+export function schemaErrors(schema: string, body: unknown, spec: DciSpec = 'social'): string {
+  const check = validator(schema, spec);
   return check(body) ? '' : describeErrors(check.errors);
 }

@@ -17,6 +17,8 @@ export const dciTransactions = pgTable(
     messageId: text('message_id').notNull(),
     transactionId: text('transaction_id'),
     action: text('action').notNull(),
+    /** The provider the message was sent to: sr (Social Registry) or crvs. */
+    registry: text('registry').notNull().default('sr'),
     /** rcvd | pdng | succ | rjct, as in the header of the answer. */
     status: text('status').notNull(),
     statusReasonCode: text('status_reason_code'),
@@ -48,8 +50,10 @@ export const dciSubscriptions = pgTable(
     clientId: text('client_id').notNull(),
     senderId: text('sender_id').notNull(),
     referenceId: text('reference_id').notNull(),
+    /** The provider subscribed to: sr (registry changes) or crvs (vital events). */
+    registry: text('registry').notNull().default('sr'),
     regType: text('reg_type'),
-    /** Our event name: REGISTER, UPDATE, DELETE, LINK or UNLINK. */
+    /** Our event name: REGISTER, UPDATE, DELETE, LINK or UNLINK (sr); a civil event type (crvs). */
     event: text('event').notNull(),
     /** Member or Group: which records are notified. */
     entity: text('entity').notNull(),
@@ -75,10 +79,10 @@ export const dciSubscriptions = pgTable(
  */
 export const registryChanges = pgTable('registry_changes', {
   id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-  /** individual | group */
+  /** individual | group (for a civil event: its subject) */
   entity: text('entity').notNull(),
   entityId: uuid('entity_id').notNull(),
-  /** REGISTER | UPDATE | DELETE | LINK | UNLINK */
+  /** REGISTER | UPDATE | DELETE | LINK | UNLINK, or a civil event type (birth, death …) */
   event: text('event').notNull(),
   changedAt: timestamp('changed_at', { withTimezone: true }).notNull().defaultNow(),
 });

@@ -11,3 +11,4 @@ export * from './imports.js';
 export * from './payments.js';
 export * from './duplicates.js';
 export * from './maintenance.js';
+export * from './civil-events.js';

@@ -1,8 +1,13 @@
 import { and, not, or, sql, type SQL } from 'drizzle-orm';
-import type { DciCustomAttribute } from '../../config.js';
 import { ItemRejection, type SearchReasonCode } from '../codes.js';
-import { attributeFor, type Attribute } from './attributes.js';
-import type { Comparison, Criterion, Entity } from './model.js';
+import type { Attribute } from './attributes.js';
+import type { Comparison, Criterion } from './model.js';
+
+/** The attributes one kind of record can be queried and sorted by; `label` names the kind in error messages. */
+export interface AttributeResolver {
+  label: string;
+  resolve(name: string): Attribute | undefined;
+}
 
 const SQL_OPERATORS = { eq: sql`=`, ne: sql`<>`, lt: sql`<`, lte: sql`<=`, gt: sql`>`, gte: sql`>=` } as const;
 const MAX_IN_VALUES = 1000;
@@ -40,9 +45,9 @@ function sexCode(value: string | number | boolean): string | number | boolean {
 const inLocation = (column: SQL, code: string) =>
   sql`${column} IN (SELECT d.id FROM locations d WHERE d.path <@ (SELECT a.path FROM locations a WHERE a.code = ${code} AND a.deleted_at IS NULL))`;
 
-function comparison(entity: Entity, c: Comparison, customs: Record<string, DciCustomAttribute>, reason: SearchReasonCode): SQL {
-  const attribute = attributeFor(entity, c.attribute, customs);
-  if (!attribute) throw new ItemRejection(reason, `unknown attribute ${c.attribute} for ${entity} records`);
+function comparison(attributes: AttributeResolver, c: Comparison, reason: SearchReasonCode): SQL {
+  const attribute = attributes.resolve(c.attribute);
+  if (!attribute) throw new ItemRejection(reason, `unknown attribute ${c.attribute} for ${attributes.label} records`);
   const values = c.op === 'in' ? c.value : [c.value];
   if (!Array.isArray(values) || values.length === 0 || values.length > MAX_IN_VALUES) {
     throw new ItemRejection(reason, `in needs a list of 1 to ${MAX_IN_VALUES} values for ${c.attribute}`);
@@ -66,25 +71,24 @@ function comparison(entity: Entity, c: Comparison, customs: Record<string, DciCu
  * from the attribute table; nothing from the request is spliced into SQL text.
  */
 export function compileCriterion(
-  entity: Entity,
+  attributes: AttributeResolver,
   criterion: Criterion,
-  customs: Record<string, DciCustomAttribute>,
   reason: SearchReasonCode = 'rjct.search_criteria.invalid',
 ): SQL {
-  if ('and' in criterion) return and(...criterion.and.map((c) => compileCriterion(entity, c, customs, reason)))!;
-  if ('or' in criterion) return or(...criterion.or.map((c) => compileCriterion(entity, c, customs, reason)))!;
-  if ('not' in criterion) return not(compileCriterion(entity, criterion.not, customs, reason));
-  return comparison(entity, criterion, customs, reason);
+  if ('and' in criterion) return and(...criterion.and.map((c) => compileCriterion(attributes, c, reason)))!;
+  if ('or' in criterion) return or(...criterion.or.map((c) => compileCriterion(attributes, c, reason)))!;
+  if ('not' in criterion) return not(compileCriterion(attributes, criterion.not, reason));
+  return comparison(attributes, criterion, reason);
 }
 
 /** ORDER BY terms from the spec's sort list; an unknown attribute is rjct.sort.invalid. */
-export function compileSort(entity: Entity, sort: unknown, customs: Record<string, DciCustomAttribute>): SQL[] {
+export function compileSort(attributes: AttributeResolver, sort: unknown): SQL[] {
   if (sort === undefined) return [];
   if (!Array.isArray(sort)) throw new ItemRejection('rjct.sort.invalid', 'sort must be a list');
   return sort.map((s: { attribute_name?: unknown; sort_order?: unknown }) => {
     const name = typeof s?.attribute_name === 'string' ? s.attribute_name : '';
-    const attribute = attributeFor(entity, name, customs);
-    if (!attribute) throw new ItemRejection('rjct.sort.invalid', `cannot sort ${entity} records by ${JSON.stringify(s?.attribute_name)}`);
+    const attribute = attributes.resolve(name);
+    if (!attribute) throw new ItemRejection('rjct.sort.invalid', `cannot sort ${attributes.label} records by ${JSON.stringify(s?.attribute_name)}`);
     if (s.sort_order !== undefined && s.sort_order !== 'asc' && s.sort_order !== 'desc') {
       throw new ItemRejection('rjct.sort.invalid', 'sort_order must be asc or desc');
     }

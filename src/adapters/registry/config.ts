@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import type { JWK } from 'jose';
+
+/** An external registry the hub talks to, as configured (HUB_REGISTRIES). */
+export interface ExternalRegistryConfig {
+  /** Our name for it: recorded as the source of the events it sends, and in its callback paths. */
+  name: string;
+  kind: 'dci-crvs' | 'dci-sr' | 'fhir';
+  /** DCI: the base its /registry/… paths hang under; FHIR: the server base. */
+  base_url: string;
+  /** OAuth 2 client credentials at their token endpoint: a secret, or a private key for private_key_jwt (RFC 7523). */
+  auth?: { token_url: string; client_id: string; client_secret?: string; private_key_jwk?: JWK; scope?: string };
+  /** Their sender_id, sent as our receiver_id. */
+  receiver_id?: string;
+  /** Where their signing keys are published; or, as OpenCRVS does, `{sender_id}/.well-known/jwks.json` under base_url's origin. */
+  jwks_url?: string;
+  jwks_from_sender_id?: boolean;
+  /** Their identifier types → ours (e.g. {"NID": "NIN"}): the field mapping applied to what they send. */
+  identifier_types?: Record<string, string>;
+}
+
+export class RegistriesConfigError extends Error {}
+
+const KINDS = ['dci-crvs', 'dci-sr', 'fhir'];
+const isUrl = (v: unknown) => typeof v === 'string' && /^https?:\/\/\S+$/.test(v);
+
+function check(entry: Record<string, unknown>, index: number): ExternalRegistryConfig {
+  const where = `registry ${index} (${String(entry.name ?? '?')})`;
+  if (typeof entry.name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(entry.name)) throw new RegistriesConfigError(`${where}: name must be lower-case letters, digits and -`);
+  if (!KINDS.includes(entry.kind as string)) throw new RegistriesConfigError(`${where}: kind must be one of ${KINDS.join(', ')}`);
+  if (!isUrl(entry.base_url)) throw new RegistriesConfigError(`${where}: base_url must be an http(s) URL`);
+  if (entry.jwks_url !== undefined && !isUrl(entry.jwks_url)) throw new RegistriesConfigError(`${where}: jwks_url must be an http(s) URL`);
+  const auth = entry.auth as Record<string, unknown> | undefined;
+  if (auth !== undefined) {
+    if (!isUrl(auth.token_url) || typeof auth.client_id !== 'string') throw new RegistriesConfigError(`${where}: auth needs token_url and client_id`);
+    if (typeof auth.client_secret !== 'string' && typeof auth.private_key_jwk !== 'object') {
+      throw new RegistriesConfigError(`${where}: auth needs client_secret or private_key_jwk`);
+    }
+  }
+  if (String(entry.kind).startsWith('dci-') && !entry.jwks_url && !entry.jwks_from_sender_id) {
+    throw new RegistriesConfigError(`${where}: a DCI registry needs jwks_url or jwks_from_sender_id, to verify what it sends`);
+  }
+  return entry as unknown as ExternalRegistryConfig;
+}
+
+/** HUB_REGISTRIES: a JSON list, inline or `@path/to/file.json`. */
+export function parseRegistries(raw: string | undefined): ExternalRegistryConfig[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const text = raw.trim().startsWith('@') ? fs.readFileSync(raw.trim().slice(1), 'utf8') : raw;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new RegistriesConfigError('not valid JSON');
+  }
+  if (!Array.isArray(parsed)) throw new RegistriesConfigError('expected a list of registries');
+  const list = parsed.map((e, i) => check((e ?? {}) as Record<string, unknown>, i));
+  const names = new Set(list.map((r) => r.name));
+  if (names.size !== list.length) throw new RegistriesConfigError('registry names must be unique');
+  return list;
+}
