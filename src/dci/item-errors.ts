@@ -33,3 +33,35 @@ export function itemErrors(
   }
   return byItem;
 }
+
+/**
+ * Answers each item of a batch in order: an item with schema errors, an empty or repeated reference_id, or whose
+ * `work` throws an ItemRejection is answered `rjct` with its reason; the others with what `work` returns (`succ`).
+ */
+export async function answerEach<I extends { reference_id: string }>(
+  items: I[],
+  rejected: Map<number, ItemRejection>,
+  work: (item: I) => Promise<{ answer: Record<string, unknown>; audit: Record<string, unknown> }>,
+): Promise<{ responses: Record<string, unknown>[]; audit: Record<string, unknown>[] }> {
+  const seen = new Set<string>();
+  const responses: Record<string, unknown>[] = [];
+  const audit: Record<string, unknown>[] = [];
+  for (const [index, item] of items.entries()) {
+    const base = { reference_id: typeof item?.reference_id === 'string' ? item.reference_id : '', timestamp: new Date().toISOString() };
+    try {
+      const invalid = rejected.get(index);
+      if (invalid) throw invalid;
+      if (item.reference_id === '') throw new ItemRejection('rjct.reference_id.invalid', 'reference_id must not be empty');
+      if (seen.has(item.reference_id)) throw new ItemRejection('rjct.reference_id.duplicate', `reference_id ${item.reference_id} appears twice`);
+      seen.add(item.reference_id);
+      const done = await work(item);
+      responses.push({ ...base, status: 'succ', ...done.answer });
+      audit.push({ reference_id: item.reference_id, status: 'succ', ...done.audit });
+    } catch (err) {
+      if (!(err instanceof ItemRejection)) throw err;
+      responses.push({ ...base, status: 'rjct', status_reason_code: err.code, status_reason_message: err.message.slice(0, 999) });
+      audit.push({ reference_id: base.reference_id, status: 'rjct', reason: err.code });
+    }
+  }
+  return { responses, audit };
+}

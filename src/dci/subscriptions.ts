@@ -2,7 +2,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { dciSubscriptions } from '../db/schema/index.js';
 import { DciError, ItemRejection, type SubscribeReasonCode, type UnsubscribeReasonCode } from './codes.js';
 import type { DciContext, ExchangeHandler } from './exchange.js';
-import { itemErrors } from './item-errors.js';
+import { answerEach, itemErrors } from './item-errors.js';
 import type { DciRegistry } from './registry.js';
 import { describeErrors, validator } from './schemas.js';
 import { compileCriteria, type SearchCriteria } from './search.js';
@@ -47,71 +47,60 @@ export function subscribeHandler(ctx: DciContext, registry: DciRegistry): Exchan
     },
     async process(tx, { partner, message, row: exchangeRow }) {
       const rejected = itemErrors(message as unknown as Record<string, unknown>, registry.spec, 'SubscribeRequest', 'subscribe_request', subscribeReason);
-      const seen = new Set<string>();
-      const responses: Record<string, unknown>[] = [];
-      const audit: Record<string, unknown>[] = [];
-      for (const [index, item] of message.subscribe_request.entries()) {
-        const base = { reference_id: typeof item?.reference_id === 'string' ? item.reference_id : '', timestamp: new Date().toISOString() };
+      const { responses, audit } = await answerEach(message.subscribe_request, rejected, async (item) => {
+        const criteria = item.subscribe_criteria;
+        const event = registry.subscriptionEvent(criteria.reg_event_type);
+        if (!event) {
+          throw new ItemRejection('rjct.notify_types.invalid', `reg_event_type must name one of ${registry.eventNames.join(', ')} (case-insensitive, namespace optional)`);
+        }
+        const filterType = criteria.filter_type ?? 'expression';
+        if (filterType === 'graphql') throw new ItemRejection('rjct.notify_details.invalid', 'graphql filters are not supported; use idtype-value, expression or predicate');
+        const kind = registry.subscriptionRecords(criteria.notify_record_type, event, ctx.config);
+        const entity = kind.name;
         try {
-          const invalid = rejected.get(index);
-          if (invalid) throw invalid;
-          if (item.reference_id === '') throw new ItemRejection('rjct.reference_id.invalid', 'reference_id must not be empty');
-          if (seen.has(item.reference_id)) throw new ItemRejection('rjct.reference_id.duplicate', `reference_id ${item.reference_id} appears twice`);
-          seen.add(item.reference_id);
-          const criteria = item.subscribe_criteria;
-          const event = registry.subscriptionEvent(criteria.reg_event_type);
-          if (!event) {
-            throw new ItemRejection('rjct.notify_types.invalid', `reg_event_type must name one of ${registry.eventNames.join(', ')} (case-insensitive, namespace optional)`);
-          }
-          const filterType = criteria.filter_type ?? 'expression';
-          if (filterType === 'graphql') throw new ItemRejection('rjct.notify_details.invalid', 'graphql filters are not supported; use idtype-value, expression or predicate');
-          const kind = registry.subscriptionRecords(criteria.notify_record_type, event, ctx.config);
-          const entity = kind.name;
-          try {
-            compileCriteria(registry, { query_type: filterType, query: criteria.filter }, ctx.config, kind);
-          } catch (err) {
-            if (err instanceof ItemRejection) throw new ItemRejection('rjct.notify_details.invalid', err.message);
-            throw err;
-          }
-          const window = criteria.frequency;
-          const [existing] = await tx
-            .select({ id: dciSubscriptions.id })
-            .from(dciSubscriptions)
-            .where(
-              and(
-                eq(dciSubscriptions.registry, registry.name),
-                eq(dciSubscriptions.clientId, partner.clientId),
-                eq(dciSubscriptions.status, 'subscribe'),
-                eq(dciSubscriptions.event, event),
-                eq(dciSubscriptions.entity, entity),
-                eq(dciSubscriptions.filterType, filterType),
-                sql`${dciSubscriptions.filter} = ${JSON.stringify(criteria.filter)}::jsonb`,
-              ),
-            )
-            .limit(1);
-          if (existing) throw new ItemRejection('rjct.event.already_subscribed', `subscription ${existing.id} already notifies these events`);
-          const [row] = await tx
-            .insert(dciSubscriptions)
-            .values({
-              clientId: partner.clientId,
-              senderId: partner.senderId,
-              referenceId: item.reference_id,
-              registry: registry.name,
-              regType: criteria.reg_type ?? null,
-              event,
-              entity,
-              notifyRecordType: criteria.notify_record_type,
-              filterType,
-              filter: criteria.filter as object,
-              startsAt: window ? new Date(window.start_time) : null,
-              endsAt: window ? new Date(window.end_time) : null,
-              frequency: window?.frequency ?? null,
-              locale: item.locale ?? null,
-            })
-            .returning();
-          responses.push({
-            ...base,
-            status: 'succ',
+          compileCriteria(registry, { query_type: filterType, query: criteria.filter }, ctx.config, kind);
+        } catch (err) {
+          if (err instanceof ItemRejection) throw new ItemRejection('rjct.notify_details.invalid', err.message);
+          throw err;
+        }
+        const window = criteria.frequency;
+        const [existing] = await tx
+          .select({ id: dciSubscriptions.id })
+          .from(dciSubscriptions)
+          .where(
+            and(
+              eq(dciSubscriptions.registry, registry.name),
+              eq(dciSubscriptions.clientId, partner.clientId),
+              eq(dciSubscriptions.status, 'subscribe'),
+              eq(dciSubscriptions.event, event),
+              eq(dciSubscriptions.entity, entity),
+              eq(dciSubscriptions.filterType, filterType),
+              sql`${dciSubscriptions.filter} = ${JSON.stringify(criteria.filter)}::jsonb`,
+            ),
+          )
+          .limit(1);
+        if (existing) throw new ItemRejection('rjct.event.already_subscribed', `subscription ${existing.id} already notifies these events`);
+        const [row] = await tx
+          .insert(dciSubscriptions)
+          .values({
+            clientId: partner.clientId,
+            senderId: partner.senderId,
+            referenceId: item.reference_id,
+            registry: registry.name,
+            regType: criteria.reg_type ?? null,
+            event,
+            entity,
+            notifyRecordType: criteria.notify_record_type,
+            filterType,
+            filter: criteria.filter as object,
+            startsAt: window ? new Date(window.start_time) : null,
+            endsAt: window ? new Date(window.end_time) : null,
+            frequency: window?.frequency ?? null,
+            locale: item.locale ?? null,
+          })
+          .returning();
+        return {
+          answer: {
             subscriptions: [
               {
                 code: row!.id,
@@ -126,14 +115,10 @@ export function subscribeHandler(ctx: DciContext, registry: DciRegistry): Exchan
               },
             ],
             ...(item.locale ? { locale: item.locale } : {}),
-          });
-          audit.push({ reference_id: item.reference_id, status: 'succ', code: row!.id, event, entity });
-        } catch (err) {
-          if (!(err instanceof ItemRejection)) throw err;
-          responses.push({ ...base, status: 'rjct', status_reason_code: err.code, status_reason_message: err.message.slice(0, 999) });
-          audit.push({ reference_id: base.reference_id, status: 'rjct', reason: err.code });
-        }
-      }
+          },
+          audit: { code: row!.id, event, entity },
+        };
+      });
       return {
         message: { transaction_id: message.transaction_id, correlation_id: exchangeRow.correlationId, subscribe_response: responses },
         completed: responses.length,

@@ -1,6 +1,6 @@
-import { DciError, ItemRejection, type SearchReasonCode } from './codes.js';
+import { DciError, type SearchReasonCode } from './codes.js';
 import type { DciContext, ExchangeHandler } from './exchange.js';
-import { itemErrors } from './item-errors.js';
+import { answerEach, itemErrors } from './item-errors.js';
 import type { DciRegistry } from './registry.js';
 import { runSearch, type SearchCriteria } from './search.js';
 
@@ -44,26 +44,14 @@ export function syncSearchHandler(ctx: DciContext, registry: DciRegistry): Excha
     },
     async process(tx, { actor, message, row }) {
       const rejected = itemErrors(message as unknown as Record<string, unknown>, registry.spec, 'SearchRequest', 'search_request', reasonOf);
-      const seen = new Set<string>();
-      const responses: Record<string, unknown>[] = [];
-      const audit: Record<string, unknown>[] = [];
       const consent: Record<string, { consent?: unknown; authorize?: unknown }> = {};
       let recordCount = 0;
-      for (const [index, raw] of message.search_request.entries()) {
-        const item = raw as SearchItem;
-        const base = { reference_id: typeof item?.reference_id === 'string' ? item.reference_id : '', timestamp: new Date().toISOString() };
-        try {
-          const invalid = rejected.get(index);
-          if (invalid) throw invalid;
-          if (item.reference_id === '') throw new ItemRejection('rjct.reference_id.invalid', 'reference_id must not be empty');
-          if (seen.has(item.reference_id)) throw new ItemRejection('rjct.reference_id.duplicate', `reference_id ${item.reference_id} appears twice`);
-          seen.add(item.reference_id);
-          consent[item.reference_id] = { consent: item.search_criteria.consent, authorize: item.search_criteria.authorize };
-          const result = await runSearch(tx, actor, registry, item.search_criteria, ctx.config);
-          recordCount += result.records.length;
-          responses.push({
-            ...base,
-            status: 'succ',
+      const { responses, audit } = await answerEach(message.search_request as SearchItem[], rejected, async (item) => {
+        consent[item.reference_id] = { consent: item.search_criteria.consent, authorize: item.search_criteria.authorize };
+        const result = await runSearch(tx, actor, registry, item.search_criteria, ctx.config);
+        recordCount += result.records.length;
+        return {
+          answer: {
             data: {
               version: '1.0.0',
               reg_type: item.search_criteria.reg_type ?? registry.defaultRegType,
@@ -72,14 +60,10 @@ export function syncSearchHandler(ctx: DciContext, registry: DciRegistry): Excha
             },
             pagination: result.pagination,
             ...(item.locale ? { locale: item.locale } : {}),
-          });
-          audit.push({ reference_id: item.reference_id, query_type: item.search_criteria.query_type, purpose: purposeOf(item), status: 'succ', records: result.records.length, total: result.pagination.total_count });
-        } catch (err) {
-          if (!(err instanceof ItemRejection)) throw err;
-          responses.push({ ...base, status: 'rjct', status_reason_code: err.code, status_reason_message: err.message.slice(0, 999) });
-          audit.push({ reference_id: base.reference_id, status: 'rjct', reason: err.code });
-        }
-      }
+          },
+          audit: { query_type: item.search_criteria.query_type, purpose: purposeOf(item), records: result.records.length, total: result.pagination.total_count },
+        };
+      });
       return {
         message: { transaction_id: message.transaction_id, correlation_id: row.correlationId, search_response: responses },
         completed: responses.length,
