@@ -43,6 +43,8 @@ export interface Database extends SqlExecutor {
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** The whole embedded database as a tarball, to open copies of it (`{ memory: true, from }`); PGlite only. */
+  snapshot?(): Promise<Blob>;
 }
 
 const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -66,13 +68,14 @@ function* chunked(lines: readonly string[]): Generator<string> {
   if (chunk) yield chunk;
 }
 
-export type DatabaseTarget = { url: string } | { dataDir: string } | { memory: true };
+export type DatabaseTarget = { url: string } | { dataDir: string } | { memory: true; from?: Blob };
 
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
-  return 'url' in target ? openPostgres(target.url) : openPglite('dataDir' in target ? target.dataDir : undefined);
+  if ('url' in target) return openPostgres(target.url);
+  return 'dataDir' in target ? openPglite(target.dataDir) : openPglite(undefined, target.from);
 }
 
-async function openPglite(dataDir: string | undefined): Promise<Database> {
+async function openPglite(dataDir: string | undefined, from?: Blob): Promise<Database> {
   let releaseLock = () => {};
   let dir: string | undefined;
   if (dataDir !== undefined) {
@@ -80,7 +83,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     fs.mkdirSync(dir, { recursive: true });
     releaseLock = acquireDirectoryLock(dir);
   }
-  const client = new PGlite({ dataDir: dir, extensions: { ltree, pg_trgm, unaccent, fuzzystrmatch } });
+  const client = new PGlite({ dataDir: dir, extensions: { ltree, pg_trgm, unaccent, fuzzystrmatch }, ...(from ? { loadDataDir: from } : {}) });
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     db,
@@ -105,6 +108,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     ping: async () => {
       await client.query('SELECT 1');
     },
+    snapshot: async () => client.dumpDataDir('none'),
     close: async () => {
       await client.close();
       releaseLock();

@@ -28,20 +28,60 @@ export interface TestHub {
   client(scopes: string[], extra?: Record<string, unknown>): Promise<{ clientId: string; secret: string; token: string }>;
 }
 
+/** A migrated database made once per test process, copied for each test database (migrating is the slow part). */
+let migratedSnapshot: Promise<Blob> | undefined;
+let migratedTemplate: Promise<string> | undefined;
+
+function pgliteSnapshot(): Promise<Blob> {
+  migratedSnapshot ??= (async () => {
+    const database = await openDatabase({ memory: true });
+    try {
+      await database.migrate();
+      return await database.snapshot!();
+    } finally {
+      await database.close();
+    }
+  })();
+  return migratedSnapshot;
+}
+
+/** A migrated template database on the TEST_DATABASE_URL server, named by this process, dropped when it exits. */
+function postgresTemplate(admin: postgres.Sql, serverUrl: string): Promise<string> {
+  migratedTemplate ??= (async () => {
+    const name = `hub_tpl_${process.pid}_${randomBytes(3).toString('hex')}`;
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    const database = await openDatabase({ url: url.toString() });
+    try {
+      await database.migrate();
+    } finally {
+      await database.close();
+    }
+    process.once('beforeExit', () => {
+      const cleanup = postgres(serverUrl, { max: 1, onnotice: () => {} });
+      void cleanup.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => cleanup.end());
+    });
+    return name;
+  })();
+  return migratedTemplate;
+}
+
 /**
- * A fresh database per call: in-memory PGlite by default, or a new database on the server named by
- * TEST_DATABASE_URL (dropped at teardown).
+ * A fresh, migrated database per call: in-memory PGlite by default, or a new database on the server named by
+ * TEST_DATABASE_URL (dropped at teardown). Both are copies of one migrated database per test process.
  */
 export async function freshDatabase(t: Teardown): Promise<Database> {
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
-    const database = await openDatabase({ memory: true });
+    const database = await openDatabase({ memory: true, from: await pgliteSnapshot() });
     t.teardown(() => database.close());
     return database;
   }
   const name = `hub_test_${randomBytes(6).toString('hex')}`;
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const template = await postgresTemplate(admin, serverUrl);
+  await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${template}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const database = await openDatabase({ url: url.toString() });
