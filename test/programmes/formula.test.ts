@@ -174,7 +174,7 @@ t.test('household formulas: size and count_members(condition)', async (t) => {
   const vocabulary = groupVocabulary('g', AS_OF, { rooms: 'number' }, {});
   const value = async (source: string) => {
     const { sql: expression } = compileFormula(source, vocabulary);
-    const [row] = await queryRows<{ v: unknown }>(database.db, sql`SELECT ${expression} AS v FROM groups g WHERE g.id = ${household!.id}`);
+    const [row] = await queryRows<{ v: unknown }>(database.db, sql`SELECT ${expression} AS v FROM groups g ${vocabulary.joins()} WHERE g.id = ${household!.id}`);
     return row!.v === null ? null : typeof row!.v === 'boolean' ? row!.v : Number(row!.v);
   };
   t.equal(await value('size'), 3, 'ended memberships do not count');
