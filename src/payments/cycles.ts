@@ -123,6 +123,50 @@ async function candidateRows(tx: Db, plan: PlanRow, programme: Programme, asOf: 
              WHERE b.programme_id = ${programme.id} AND b.status = 'ACTIVE' AND ${s}.deleted_at IS NULL`;
 }
 
+/** Runs a data-modifying statement ending in `RETURNING 1` and answers how many rows it touched. */
+async function touched(tx: Db, statement: SQL): Promise<number> {
+  const [row] = await queryRows<{ n: string | number }>(tx, sql`WITH touched AS (${statement}) SELECT count(*) AS n FROM touched`);
+  return Number(row!.n);
+}
+
+/**
+ * Brings a cycle's payments in line with the payable candidates: removes, updates, then adds, each its own statement
+ * over the due rows kept in a temporary table for the transaction. In one statement the checks against `payments`
+ * would run while the same statement adds to it, and a plan scanning `payments` per due row (sized on statistics
+ * from before the cycle existed) grew quadratically at 120,000 payments. Additions rely on the (cycle,
+ * beneficiary) key alone, which skips existing payments without writing them.
+ */
+async function applyDue(tx: Db, cycleId: string, currency: string | null, candidates: SQL) {
+  await tx.execute(sql`CREATE TEMPORARY TABLE cycle_due (beneficiary_id uuid PRIMARY KEY, subject_id uuid NOT NULL,
+    location_id uuid, amount numeric NOT NULL) ON COMMIT DROP`);
+  await tx.execute(sql`INSERT INTO cycle_due SELECT beneficiary_id, subject_id, location_id, amount FROM (${candidates}) c WHERE payable`);
+  await tx.execute(sql`ANALYZE cycle_due`);
+  const removed = await touched(
+    tx,
+    sql`DELETE FROM payments p WHERE p.cycle_id = ${cycleId}
+          AND NOT EXISTS (SELECT 1 FROM cycle_due d WHERE d.beneficiary_id = p.beneficiary_id)
+        RETURNING 1`,
+  );
+  const updated = await touched(
+    tx,
+    sql`UPDATE payments p SET amount = d.amount, location_id = d.location_id
+        FROM cycle_due d
+        WHERE p.cycle_id = ${cycleId} AND p.beneficiary_id = d.beneficiary_id
+          AND (p.amount <> d.amount OR p.location_id IS DISTINCT FROM d.location_id)
+        RETURNING 1`,
+  );
+  const added = await touched(
+    tx,
+    sql`INSERT INTO payments (cycle_id, beneficiary_id, subject_id, location_id, amount, currency, reference_id)
+        SELECT ${cycleId}, d.beneficiary_id, d.subject_id, d.location_id, d.amount, ${currency},
+               'PAY-' || md5(${cycleId}::text || d.beneficiary_id::text)
+        FROM cycle_due d
+        ON CONFLICT (cycle_id, beneficiary_id) DO NOTHING
+        RETURNING 1`,
+  );
+  return { added, updated, removed };
+}
+
 export interface GenerationResult {
   cycle: PaymentCycle;
   added: number;
@@ -131,7 +175,7 @@ export interface GenerationResult {
 }
 
 /**
- * Generates (or generates again) the cycle of one plan period: one set-based statement brings the cycle's payments
+ * Generates (or generates again) the cycle of one plan period: set-based statements bring the cycle's payments
  * in line with who is due now — new ones added, changed amounts updated, those no longer due removed — keyed by
  * (cycle, beneficiary), so running it twice never duplicates a payment. Payments that stay as they are are not
  * written (an upsert would lock and rewrite every one of them). Only a DRAFT cycle can be generated again;
@@ -169,40 +213,13 @@ export function generateCycle(db: Db, actor: Actor, planId: string, periodStart:
     const cycleId = cycle!.id;
     await useBulkMemory(tx);
     const candidates = await candidateRows(tx, plan, programme, period.start);
-    const [changes] = await queryRows<{ added: string | number; updated: string | number; removed: string | number }>(
-      tx,
-      sql`WITH candidates AS MATERIALIZED (${candidates}),
-        due AS MATERIALIZED (SELECT beneficiary_id, subject_id, location_id, amount FROM candidates WHERE payable),
-        removed AS (
-          DELETE FROM payments p WHERE p.cycle_id = ${cycleId}
-            AND NOT EXISTS (SELECT 1 FROM due d WHERE d.beneficiary_id = p.beneficiary_id)
-          RETURNING 1),
-        updated AS (
-          UPDATE payments p SET amount = d.amount, location_id = d.location_id
-          FROM due d
-          WHERE p.cycle_id = ${cycleId} AND p.beneficiary_id = d.beneficiary_id
-            AND (p.amount <> d.amount OR p.location_id IS DISTINCT FROM d.location_id)
-          RETURNING 1),
-        added AS (
-          INSERT INTO payments (cycle_id, beneficiary_id, subject_id, location_id, amount, currency, reference_id)
-          SELECT ${cycleId}, d.beneficiary_id, d.subject_id, d.location_id, d.amount, ${programme.currency},
-                 'PAY-' || md5(${cycleId}::text || d.beneficiary_id::text)
-          FROM due d
-          WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.cycle_id = ${cycleId} AND p.beneficiary_id = d.beneficiary_id)
-          ON CONFLICT (cycle_id, beneficiary_id) DO NOTHING
-          RETURNING 1)
-        SELECT (SELECT count(*) FROM added) AS added,
-               (SELECT count(*) FROM updated) AS updated,
-               (SELECT count(*) FROM removed) AS removed`,
-    );
+    const changes = await applyDue(tx, cycleId, programme.currency, candidates);
     await tx.update(paymentCycles).set({ generatedBy: actor.id, generatedAt: new Date(), version: sql`${paymentCycles.version} + 1` }).where(eq(paymentCycles.id, cycleId));
     const totals = await refreshTotals(tx, cycleId, plan.conditional);
     await assertCycleWithinBudget(tx, programme, cycleId, Number(totals.totalAmount), `the cycle of ${period.start} totals`);
     const result = {
       cycle: toCycle(totals, plan),
-      added: Number(changes!.added),
-      updated: Number(changes!.updated),
-      removed: Number(changes!.removed),
+      ...changes,
     };
     await appendAudit(tx, actor, { action: 'payment_cycle.generate', entityType: 'payment_cycle', entityId: cycleId, after: result });
     return result;
