@@ -129,7 +129,7 @@ function preparingAll(client: postgres.Sql): postgres.Sql {
 }
 
 async function openPostgres(url: string): Promise<Database> {
-  // JIT compiling a statement with a compiled formula (many expressions, correlated counts) costs about a second,
+  // JIT compiling a statement with a compiled formula (many expressions) costs about a second,
   // more than running it: eligibility previews, enrolment and cycle generation run faster without it.
   const client = preparingAll(postgres(url, { max: 10, onnotice: () => {}, connection: { jit: 'off' } }));
   const db = drizzlePostgres(client, { schema }) as unknown as Db;

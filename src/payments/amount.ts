@@ -1,6 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { compileProgrammeFormula, vocabularyFor, withNumbers, type Subject } from '../programmes/vocabulary.js';
+import { compileProgrammeFormula, withNumbers, type SubjectVocabulary } from '../programmes/vocabulary.js';
 
 /** The formulas of a plan that decide who is paid and how much. */
 export interface PlanFormulas {
@@ -17,12 +16,13 @@ export interface CompiledPlan {
 }
 
 /**
- * Compiles a plan's amount and condition with the programme's formula compiler, over the programme's vocabulary on
- * `asOf` plus the plan's named numbers. Errors are 422s naming `/amount` or `/condition`.
+ * Compiles a plan's amount and condition with the programme's formula compiler, over the programme's vocabulary
+ * plus the plan's named numbers. Several plans compiled with one vocabulary share its members' pass, which the
+ * statement adds with `vocabulary.joins()`. Errors are 422s naming `/amount` or `/condition`.
  */
-export async function compilePlan(db: Db, subject: Subject, plan: PlanFormulas, asOf: string): Promise<CompiledPlan> {
-  const vocabulary = withNumbers(await vocabularyFor(db, subject, asOf), plan.parameters, '/parameters');
-  const amount = compileProgrammeFormula(plan.amount, vocabulary, 'number', '/amount');
-  const condition = plan.condition ? compileProgrammeFormula(plan.condition, vocabulary, 'boolean', '/condition') : sql`TRUE`;
+export function compilePlan(vocabulary: SubjectVocabulary, plan: PlanFormulas): CompiledPlan {
+  const withParameters = withNumbers(vocabulary, plan.parameters, '/parameters');
+  const amount = compileProgrammeFormula(plan.amount, withParameters, 'number', '/amount');
+  const condition = plan.condition ? compileProgrammeFormula(plan.condition, withParameters, 'boolean', '/condition') : sql`TRUE`;
   return { amount: sql`round((${amount})::numeric, 2)`, condition: sql`(${condition}) IS TRUE` };
 }

@@ -5,7 +5,7 @@ import { queryRows } from '../db/query-rows.js';
 import { paymentPlans } from '../db/schema/index.js';
 import { conflict, unprocessable } from '../errors.js';
 import type { Programme } from '../programmes/schemas.js';
-import { SUBJECT_ALIAS } from '../programmes/vocabulary.js';
+import { SUBJECT_ALIAS, type SubjectVocabulary } from '../programmes/vocabulary.js';
 import { compilePlan } from './amount.js';
 import { planPeriods } from './plans.js';
 
@@ -20,7 +20,7 @@ const money = (value: number, currency: string | null) => `${value.toFixed(2)} $
  * programme: the sum over plans of amount × number of periods, for the plans whose area and condition take it in.
  * Null when the programme has no plan, so nothing can be projected.
  */
-export async function projectedCost(db: Db, programme: Programme, asOf: string): Promise<SQL | null> {
+export async function projectedCost(db: Db, programme: Programme, vocabulary: SubjectVocabulary): Promise<SQL | null> {
   const plans = await db
     .select()
     .from(paymentPlans)
@@ -29,7 +29,7 @@ export async function projectedCost(db: Db, programme: Programme, asOf: string):
   const s = sql.identifier(SUBJECT_ALIAS);
   const terms: SQL[] = [];
   for (const plan of plans) {
-    const compiled = await compilePlan(db, programme.subject, { amount: plan.amount, parameters: plan.parameters, condition: plan.condition }, asOf);
+    const compiled = compilePlan(vocabulary, { amount: plan.amount, parameters: plan.parameters, condition: plan.condition });
     const area = plan.locationId === null ? sql`TRUE` : sql`${s}.location_id IN ${subtreeIds(plan.locationId)}`;
     terms.push(sql`(CASE WHEN ${compiled.condition} AND ${area} THEN GREATEST(COALESCE(${compiled.amount}, 0), 0) * ${planPeriods(plan).length}::int ELSE 0 END)`);
   }
@@ -37,7 +37,7 @@ export async function projectedCost(db: Db, programme: Programme, asOf: string):
 }
 
 export interface EnrolmentBudget {
-  /** Projected cost of the subject row aliased SUBJECT_ALIAS. */
+  /** Projected cost of the subject row aliased SUBJECT_ALIAS, compiled with the vocabulary given. */
   cost: SQL;
   /** Budget left once the projected cost of the current beneficiaries is taken. */
   room: number;
@@ -45,16 +45,17 @@ export interface EnrolmentBudget {
 
 /**
  * The budget enrolment must stay within: null when the programme has none. A programme with a budget but no payment
- * plan is refused (409): its beneficiaries' cost cannot be projected, so no budget could be respected.
+ * plan is refused (409): its beneficiaries' cost cannot be projected, so no budget could be respected. The cost is
+ * compiled with the enrolment's own vocabulary, so the statement ranking candidates reads it from its members' pass.
  */
 export async function enrolmentBudget(
   db: Db,
   programme: Programme,
-  asOf: string,
+  vocabulary: SubjectVocabulary,
   holding: readonly string[],
 ): Promise<EnrolmentBudget | null> {
   if (programme.budget === null) return null;
-  const cost = await projectedCost(db, programme, asOf);
+  const cost = await projectedCost(db, programme, vocabulary);
   if (cost === null) {
     throw conflict(`programme ${programme.code} has a budget but no payment plan: the cost of enrolling cannot be projected`);
   }
@@ -62,6 +63,7 @@ export async function enrolmentBudget(
     db,
     sql`SELECT COALESCE(sum(${cost}), 0) AS committed
         FROM beneficiaries b JOIN ${subjectTable(programme)} ${sql.identifier(SUBJECT_ALIAS)} ON ${sql.identifier(SUBJECT_ALIAS)}.id = b.subject_id
+          ${vocabulary.joins(sql`SELECT subject_id FROM beneficiaries WHERE programme_id = ${programme.id} AND status IN ${holding}`)}
         WHERE b.programme_id = ${programme.id} AND b.status IN ${holding}`,
   );
   return { cost, room: programme.budget - Number(row!.committed) };

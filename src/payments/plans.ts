@@ -5,6 +5,7 @@ import { paymentPlans } from '../db/schema/index.js';
 import { notFound, unprocessable } from '../errors.js';
 import { getProgramme } from '../programmes/programmes.js';
 import type { Programme } from '../programmes/schemas.js';
+import { vocabularyFor } from '../programmes/vocabulary.js';
 import type { Actor } from '../security/actor.js';
 import { assertLocationInScope } from '../security/geo-scope.js';
 import { compilePlan } from './amount.js';
@@ -59,7 +60,7 @@ export function createPlan(
       throw unprocessable(`the schedule has more than ${MAX_PERIODS} periods`, '/end_date');
     }
     const parameters = input.parameters ?? {};
-    await compilePlan(tx, programme.subject, { amount: input.amount, parameters, condition: input.condition ?? null }, input.start_date);
+    compilePlan(await vocabularyFor(tx, programme.subject, input.start_date), { amount: input.amount, parameters, condition: input.condition ?? null });
     await assertLocationInScope(tx, actor, input.location_id ?? null, '/location_id');
     const [row] = await tx
       .insert(paymentPlans)

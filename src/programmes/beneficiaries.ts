@@ -1,16 +1,17 @@
 import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from '../audit/log.js';
+import { useBulkMemory } from '../db/bulk-memory.js';
 import type { Db } from '../db/client.js';
 import { decodeCursor, isUuid, toPage, type Page } from '../db/keyset.js';
 import { queryRows } from '../db/query-rows.js';
 import { beneficiaries, beneficiaryEvents, programmes } from '../db/schema/index.js';
 import { conflict, notFound } from '../errors.js';
 import type { Actor } from '../security/actor.js';
-import { enrolmentBudget, subjectTable } from '../payments/budget.js';
+import { enrolmentBudget } from '../payments/budget.js';
 import { consideredSubjects } from './eligibility.js';
 import { getProgramme, toProgramme } from './programmes.js';
 import type { Beneficiary, BeneficiaryStatus, EnrolmentInput, EnrolmentResult } from './schemas.js';
-import { SUBJECT_ALIAS } from './vocabulary.js';
+import { vocabularyFor } from './vocabulary.js';
 
 /** The statuses a beneficiary may come from to reach each status. POTENTIAL is entered only by enrolment. */
 const ALLOWED_FROM: Record<BeneficiaryStatus, BeneficiaryStatus[]> = {
@@ -94,15 +95,15 @@ export function enrol(db: Db, actor: Actor, programmeId: string, input: Enrolmen
     );
     const room = programme.quota === null ? null : Math.max(0, programme.quota - Number(held!.n));
     const limit = Math.min(room ?? Number.MAX_SAFE_INTEGER, input.limit ?? Number.MAX_SAFE_INTEGER);
-    const considered = await consideredSubjects(tx, actor, programme, asOf);
-    const budget = await enrolmentBudget(tx, programme, asOf, HOLDING_QUOTA);
-    const subject = sql.identifier(SUBJECT_ALIAS);
+    await useBulkMemory(tx);
+    const vocabulary = await vocabularyFor(tx, programme.subject, asOf);
+    const budget = await enrolmentBudget(tx, programme, vocabulary, HOLDING_QUOTA);
+    const considered = consideredSubjects(actor, programme, vocabulary, budget?.cost);
     // With a budget, candidates are taken in rank order while their running projected cost fits in what is left.
     const ranked = budget
-      ? sql`SELECT c.id, c.score, ${budget.cost} AS cost,
-                   sum(${budget.cost}) OVER (ORDER BY c.score ASC NULLS LAST, c.id ROWS UNBOUNDED PRECEDING) AS running
-            FROM considered c JOIN ${subjectTable(programme)} ${subject} ON ${subject}.id = c.id`
-      : sql`SELECT c.id, c.score, 0::numeric AS cost FROM considered c`;
+      ? sql`SELECT c.id, c.score, c.cost, sum(c.cost) OVER (ORDER BY c.score ASC NULLS LAST, c.id ROWS UNBOUNDED PRECEDING) AS running
+            FROM considered c`
+      : sql`SELECT c.id, c.score, c.cost FROM considered c`;
     const [outcome] = await queryRows<{ enrolled: string | number; cost: string | number }>(
       tx,
       sql`WITH considered AS MATERIALIZED (${considered}),

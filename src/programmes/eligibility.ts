@@ -1,60 +1,50 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { useBulkMemory } from '../db/bulk-memory.js';
 import type { Db } from '../db/client.js';
 import { subtreeIds } from '../db/location-tree.js';
 import { queryRows } from '../db/query-rows.js';
 import type { Actor } from '../security/actor.js';
 import { getProgramme } from './programmes.js';
 import type { Preview, PreviewInput, Programme } from './schemas.js';
-import { compileProgrammeFormula, SUBJECT_ALIAS, vocabularyFor } from './vocabulary.js';
-
-interface Candidates {
-  /** FROM clause giving the subject rows under SUBJECT_ALIAS. */
-  from: SQL;
-  sex: SQL;
-  /** How a subject is named in the sample. */
-  label: SQL;
-}
+import { MEMBER_ALIAS, MEMBERSHIP_ALIAS } from './formula/member-aggregates.js';
+import { compileProgrammeFormula, SUBJECT_ALIAS, vocabularyFor, type SubjectVocabulary } from './vocabulary.js';
 
 const s = sql.identifier(SUBJECT_ALIAS);
-
-/** People are counted by their own sex; households by their head's. */
-const CANDIDATES: Record<'individual' | 'group', Candidates> = {
-  individual: {
-    from: sql`individuals ${s}`,
-    sex: sql`${s}.sex`,
-    label: sql`${s}.given_name || ' ' || ${s}.family_name`,
-  },
-  group: {
-    from: sql`groups ${s}`,
-    sex: sql`COALESCE((SELECT h.sex FROM group_members hm JOIN individuals h ON h.id = hm.individual_id
-      WHERE hm.group_id = ${s}.id AND hm.role = 'head' AND hm.end_date IS NULL), 'unknown')`,
-    label: sql`${s}.code`,
-  },
-};
+const fm = sql.identifier(MEMBERSHIP_ALIAS);
+const fi = sql.identifier(MEMBER_ALIAS);
 
 /**
- * The `considered` rows of a programme on `asOf`: every live subject inside the programme's area and the caller's
- * geographic scope (living people only), with `eligible` and `score` computed from the programme's formulas.
+ * The `considered` rows of a programme: every live subject inside the programme's area and the caller's geographic
+ * scope (living people only), with `eligible`, `score` and `cost` (the projected cost given, else 0) computed by
+ * expressions compiled with `vocabulary`, whose members' pass is joined once. People are counted by their own sex,
+ * households by their head's (read in the same members' pass).
  */
-export async function consideredSubjects(db: Db, actor: Actor, programme: Programme, asOf: string): Promise<SQL> {
-  const vocabulary = await vocabularyFor(db, programme.subject, asOf);
+export function consideredSubjects(actor: Actor, programme: Programme, vocabulary: SubjectVocabulary, cost?: SQL): SQL {
   const eligible = programme.eligibility
     ? compileProgrammeFormula(programme.eligibility, vocabulary, 'boolean', '/eligibility')
     : sql`TRUE`;
   const score = programme.score ? compileProgrammeFormula(programme.score, vocabulary, 'number', '/score') : sql`NULL::numeric`;
-  const candidates = CANDIDATES[programme.subject];
+  const individual = programme.subject === 'individual';
+  const sex = vocabulary.aggregates
+    ? sql`COALESCE(${vocabulary.aggregates.aggregate(sql`min(${fi}.sex) FILTER (WHERE ${fm}.role = 'head')`)}, 'unknown')`
+    : sql`${s}.sex`;
+  const label = individual ? sql`${s}.given_name || ' ' || ${s}.family_name` : sql`${s}.code`;
   const location = sql`${s}.location_id`;
   const conditions = [
     sql`${s}.deleted_at IS NULL`,
     // The geographic scope, applied to the aliased subject rows (the column helpers name the table).
     actor.locationId === null ? undefined : sql`${location} IN ${subtreeIds(actor.locationId)}`,
     programme.location_id === null ? undefined : sql`${location} IN ${subtreeIds(programme.location_id)}`,
-    programme.subject === 'individual' ? sql`${s}.death_date IS NULL` : undefined,
+    individual ? sql`${s}.death_date IS NULL` : undefined,
   ].filter((c): c is SQL => c !== undefined);
-  return sql`SELECT ${s}.id, ${location} AS location_id, ${candidates.sex} AS sex, ${candidates.label} AS label,
-                    (${eligible}) IS TRUE AS eligible, (${score})::numeric AS score
-             FROM ${candidates.from}
-             WHERE ${sql.join(conditions, sql` AND `)}`;
+  const table = sql.identifier(individual ? 'individuals' : 'groups');
+  const where = sql.join(conditions, sql` AND `);
+  // Inside an area, the members' pass needs to see only that area's households.
+  const within = actor.locationId === null && programme.location_id === null ? undefined : sql`SELECT ${s}.id FROM ${table} ${s} WHERE ${where}`;
+  return sql`SELECT ${s}.id, ${location} AS location_id, ${sex} AS sex, ${label} AS label,
+                    (${eligible}) IS TRUE AS eligible, (${score})::numeric AS score, (${cost ?? sql`0`})::numeric AS cost
+             FROM ${table} ${s}${vocabulary.joins(within)}
+             WHERE ${where}`;
 }
 
 /**
@@ -64,11 +54,13 @@ export async function consideredSubjects(db: Db, actor: Actor, programme: Progra
 export async function previewEligibility(db: Db, actor: Actor, programmeId: string, input: PreviewInput): Promise<Preview> {
   const programme = await getProgramme(db, actor, programmeId);
   const asOf = input.as_of ?? new Date().toISOString().slice(0, 10);
-  const considered = await consideredSubjects(db, actor, programme, asOf);
+  const considered = consideredSubjects(actor, programme, await vocabularyFor(db, programme.subject, asOf));
   const level = input.by_level ?? 1;
   const sampleSize = input.sample ?? 10;
   // One statement: the registry is scanned once (the CTE is materialised) and every figure is read from it.
-  const [row] = await queryRows<{
+  const [row] = await db.transaction(async (tx) => {
+    await useBulkMemory(tx);
+    return queryRows<{
     considered: string | number;
     eligible: string | number;
     by_location: { location_id: string; code: string; name: string; eligible: number }[];
@@ -91,7 +83,8 @@ export async function previewEligibility(db: Db, actor: Actor, programmeId: stri
           (SELECT COALESCE(json_agg(z), '[]'::json) FROM (
              SELECT id, label, score FROM considered WHERE eligible
              ORDER BY score ASC NULLS LAST, id LIMIT ${sampleSize}::int) z) AS sample`,
-  );
+    );
+  });
   return {
     as_of: asOf,
     considered: Number(row!.considered),

@@ -14,7 +14,8 @@ function roundHalfAway(x: number, digits: number): number {
   return (Math.sign(x) * Math.round(Math.abs(x) * f)) / f;
 }
 
-export function evaluate(node: Node, row: Row): Value {
+/** `members`: the household's current members, for `count_members(condition)`. */
+export function evaluate(node: Node, row: Row, members: Row[] = []): Value {
   const n = node as unknown as Record<string, unknown>;
   switch (node.type) {
     case 'Literal':
@@ -22,14 +23,14 @@ export function evaluate(node: Node, row: Row): Value {
     case 'Identifier':
       return row[n.name as string] ?? null;
     case 'UnaryExpression': {
-      const v = evaluate(n.argument as Node, row);
+      const v = evaluate(n.argument as Node, row, members);
       if (isNull(v)) return null;
       return n.operator === '-' ? -(v as number) : n.operator === '+' ? (v as number) : !(v as boolean);
     }
     case 'BinaryExpression': {
       const op = n.operator as string;
-      const a = evaluate(n.left as Node, row);
-      const b = evaluate(n.right as Node, row);
+      const a = evaluate(n.left as Node, row, members);
+      const b = evaluate(n.right as Node, row, members);
       if (op === 'and' || op === '&&') return a === false || b === false ? false : isNull(a) || isNull(b) ? null : true;
       if (op === 'or' || op === '||') return a === true || b === true ? true : isNull(a) || isNull(b) ? null : false;
       if (isNull(a) || isNull(b)) return null;
@@ -49,12 +50,13 @@ export function evaluate(node: Node, row: Row): Value {
       throw new Error(`oracle: operator ${op}`);
     }
     case 'ConditionalExpression':
-      return evaluate(n.test as Node, row) === true ? evaluate(n.consequent as Node, row) : evaluate(n.alternate as Node, row);
+      return evaluate(n.test as Node, row, members) === true ? evaluate(n.consequent as Node, row, members) : evaluate(n.alternate as Node, row, members);
     case 'CallExpression': {
       const name = (n.callee as { name: string }).name;
       const args = n.arguments as Node[];
-      if (name === 'if') return evaluate(args[0]!, row) === true ? evaluate(args[1]!, row) : evaluate(args[2]!, row);
-      const values = args.map((a) => evaluate(a, row));
+      if (name === 'if') return evaluate(args[0]!, row, members) === true ? evaluate(args[1]!, row, members) : evaluate(args[2]!, row, members);
+      if (name === 'count_members') return members.filter((m) => args.length === 0 || evaluate(args[0]!, m) === true).length;
+      const values = args.map((a) => evaluate(a, row, members));
       if (name === 'min' || name === 'max') {
         const present = values.filter((v): v is number => !isNull(v));
         return present.length === 0 ? null : name === 'min' ? Math.min(...present) : Math.max(...present);

@@ -174,7 +174,7 @@ t.test('household formulas: size and count_members(condition)', async (t) => {
   const vocabulary = groupVocabulary('g', AS_OF, { rooms: 'number' }, {});
   const value = async (source: string) => {
     const { sql: expression } = compileFormula(source, vocabulary);
-    const [row] = await queryRows<{ v: unknown }>(database.db, sql`SELECT ${expression} AS v FROM groups g WHERE g.id = ${household!.id}`);
+    const [row] = await queryRows<{ v: unknown }>(database.db, sql`SELECT ${expression} AS v FROM groups g ${vocabulary.joins()} WHERE g.id = ${household!.id}`);
     return row!.v === null ? null : typeof row!.v === 'boolean' ? row!.v : Number(row!.v);
   };
   t.equal(await value('size'), 3, 'ended memberships do not count');
@@ -184,4 +184,96 @@ t.test('household formulas: size and count_members(condition)', async (t) => {
   t.equal(await value('count_members(age < 5) > 0 and rooms <= 2'), true);
   t.throws(() => compileFormula('count_members(rooms > 1)', vocabulary), /unknown name "rooms"/, 'member conditions see members, not the household');
   t.throws(() => compileFormula('count_members(count_members() > 1)', vocabulary), /only available for households/);
+});
+
+t.test('household formulas agree with a plain evaluation over their members (property test)', async (t) => {
+  const database = await freshDatabase(t);
+  await database.migrate();
+  // Twelve households; the last has no member. Some memberships ended, some members deleted or deceased.
+  const households = await database.db
+    .insert(groups)
+    .values(Array.from({ length: 12 }, (_, h) => ({ code: `HH-P${h}`, attributes: { ...(h % 4 === 0 ? {} : { rooms: h % 5 }), electricity: h % 3 === 0 } })))
+    .returning();
+  const people = await database.db
+    .insert(individuals)
+    .values(
+      Array.from({ length: 60 }, (_, i) => ({
+        ...rowOf(i + 101),
+        deathDate: i % 13 === 0 ? '2025-03-01' : null,
+        deletedAt: i % 11 === 0 ? new Date('2025-01-01T00:00:00Z') : null,
+      })),
+    )
+    .returning();
+  await database.db.insert(groupMembers).values(
+    people.map((p, i) => ({ groupId: households[i % 11]!.id, individualId: p.id, role: 'member', endDate: i % 7 === 0 ? '2025-01-01' : null })),
+  );
+  const membersOf = new Map<string, Row[]>(households.map((h) => [h.id, []]));
+  people.forEach((p, i) => {
+    if (i % 7 === 0 || p.deletedAt !== null) return;
+    const a = p.attributes as Record<string, unknown>;
+    membersOf.get(households[i % 11]!.id)!.push({
+      age: ageOn(p.birthDate!, AS_OF),
+      sex: p.sex,
+      deceased: p.deathDate !== null,
+      income: a.income as number,
+      disabled: typeof a.disabled === 'boolean' ? a.disabled : null,
+    });
+  });
+  const householdRows = new Map<string, Row>(
+    households.map((h) => {
+      const a = h.attributes as Record<string, unknown>;
+      return [h.id, { rooms: typeof a.rooms === 'number' ? a.rooms : null, electricity: a.electricity as boolean, size: membersOf.get(h.id)!.length }];
+    }),
+  );
+
+  const { member } = fc.letrec((tie) => ({
+    member: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constantFrom('disabled', 'deceased', "(sex == 'female')", 'true'),
+      fc.tuple(fc.constantFrom('age', 'income'), fc.constantFrom('<', '>=', '=='), fc.integer({ min: -5, max: 90 })).map(([v, op, n]) => `(${v} ${op} ${n})`),
+      fc.tuple(tie('member'), fc.constantFrom('and', 'or'), tie('member')).map(([a, op, b]) => `(${a} ${op} ${b})`),
+      tie('member').map((a) => `(not ${a})`),
+    ),
+  }));
+  const { num, bool } = fc.letrec((tie) => ({
+    num: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.integer({ min: -3, max: 9 }).map(String),
+      fc.constantFrom('rooms', 'size', 'count_members()'),
+      member.map((m) => `count_members(${m})`),
+      fc.tuple(tie('num'), fc.constantFrom('+', '-', '*', '/'), tie('num')).map(([a, op, b]) => `(${a} ${op} ${b})`),
+      fc.tuple(fc.constantFrom('min', 'max'), tie('num'), tie('num')).map(([f, a, b]) => `${f}(${a}, ${b})`),
+      fc.tuple(tie('bool'), tie('num'), tie('num')).map(([c, a, b]) => `if(${c}, ${a}, ${b})`),
+    ),
+    bool: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constant('electricity'),
+      fc.tuple(tie('num'), fc.constantFrom('==', '<', '>='), tie('num')).map(([a, op, b]) => `(${a} ${op} ${b})`),
+      fc.tuple(tie('bool'), fc.constantFrom('and', 'or'), tie('bool')).map(([a, op, b]) => `(${a} ${op} ${b})`),
+      tie('bool').map((a) => `(not ${a})`),
+    ),
+  }));
+
+  let checked = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(num, bool), async (source) => {
+      const vocabulary = groupVocabulary('g', AS_OF, { rooms: 'number', electricity: 'boolean' }, { income: 'number', disabled: 'boolean' });
+      const compiled = compileFormula(source, vocabulary);
+      const rows = await queryRows<{ id: string; v: unknown }>(database.db, sql`SELECT g.id, ${compiled.sql} AS v FROM groups g ${vocabulary.joins()}`);
+      t.equal(rows.length, households.length, `${source}: one row per household`);
+      const tree = parseFormula(source);
+      for (const row of rows) {
+        const expected = evaluate(tree, householdRows.get(row.id)!, membersOf.get(row.id)!);
+        const got = compiled.type === 'number' ? numeric(row.v) : (row.v ?? null);
+        const same =
+          typeof got === 'number' && typeof expected === 'number'
+            ? Math.abs(got - expected) <= 1e-6 * Math.max(1, Math.abs(expected))
+            : got === expected;
+        if (!same) throw new Error(`${source}: SQL ${got}, plain ${expected}`);
+      }
+      checked++;
+    }),
+    { numRuns: 80, seed: 20261127 },
+  );
+  t.equal(checked >= 80, true, `${checked} household formulas agreed on ${households.length} households`);
 });

@@ -3,19 +3,25 @@ import { FormulaError, parseFormula, positionOf, type Node } from './parse.js';
 
 export type FormulaType = 'number' | 'boolean' | 'text';
 
-/** A name a formula may use, and the SQL expression that yields it for the row being evaluated. */
+/**
+ * A name a formula may use, and the SQL expression that yields it for the row being evaluated. A function is called
+ * when a formula uses the name, for a value that costs something only once used (a household's size).
+ */
 export interface Variable {
   type: FormulaType;
-  sql: SQL;
+  sql: SQL | (() => SQL);
 }
 
 /**
  * What a formula can see. `members` is present for household programmes: `count_members(condition)` evaluates
- * the condition in the members' own vocabulary.
+ * the condition in the members' own vocabulary. `joins(within)` is what the FROM clause must add after the subject row
+ * for the expressions compiled so far (`within`: a subquery of the subject ids the statement reads, to compute no
+ * more than those); a statement reads it once all its formulas are compiled.
  */
 export interface Vocabulary {
   variables: ReadonlyMap<string, Variable>;
   members?: { vocabulary: Vocabulary; count: (condition: SQL) => SQL };
+  joins?: (within?: SQL) => SQL;
 }
 
 interface Typed {
@@ -89,7 +95,7 @@ class Compiler {
     // A Map, not an object: names such as __proto__ or constructor find nothing.
     const found = scope.variables.get(name);
     if (!found) return this.fail(`unknown name "${name}"`, name);
-    return found;
+    return { type: found.type, sql: typeof found.sql === 'function' ? found.sql() : found.sql };
   }
 
   unary({ operator, argument }: { operator: string; argument: Node }, scope: Vocabulary): Typed {
