@@ -67,7 +67,7 @@ export async function previewEligibility(db: Db, actor: Actor, programmeId: stri
     by_sex: { sex: string; eligible: number }[];
     sample: { id: string; label: string; score: string | number | null }[];
   }>(
-    db,
+    tx,
     sql`WITH considered AS MATERIALIZED (${considered})
         SELECT
           (SELECT count(*) FROM considered) AS considered,
