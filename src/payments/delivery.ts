@@ -1,0 +1,26 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+
+/**
+ * What a gateway that delivers batches later (from a job) reports about that delivery. The batch's payments are SENT
+ * from the moment the job is recorded; only those still SENT are touched, so an outcome that arrived meanwhile stays.
+ */
+
+/** The gateway took the batch: its reference for it is kept until the outcome brings a better one. */
+export async function batchDelivered(db: Db, references: string[], gatewayReference: string | null): Promise<void> {
+  if (references.length === 0) return;
+  await db.execute(sql`
+    UPDATE payments SET last_error = NULL, gateway_reference = COALESCE(${gatewayReference}::text, gateway_reference)
+    WHERE reference_id IN ${references} AND status = 'SENT'`);
+}
+
+/**
+ * An attempt to deliver the batch failed. After the last attempt the payments go back to PENDING, so the next send
+ * hands them over again under the same references (which a gateway that did receive them recognises): none is lost.
+ */
+export async function batchUndelivered(db: Db, references: string[], error: string, final: boolean): Promise<void> {
+  if (references.length === 0) return;
+  await db.execute(sql`
+    UPDATE payments SET last_error = ${error}, status = CASE WHEN ${final}::boolean THEN 'PENDING' ELSE status END
+    WHERE reference_id IN ${references} AND status = 'SENT'`);
+}
