@@ -3,15 +3,18 @@ import type { Db } from '../db/client.js';
 
 /**
  * What a gateway that delivers batches later (from a job) reports about that delivery. The batch's payments are SENT
- * from the moment the job is recorded; only those still SENT are touched, so an outcome that arrived meanwhile stays.
+ * from the moment the job is recorded; an outcome that arrived meanwhile is never undone.
  */
 
-/** The gateway took the batch: its reference for it is kept until the outcome brings a better one. */
+/**
+ * The gateway took the batch: its reference for the transaction is kept on payments that have none yet, whether
+ * still SENT or already settled by a callback that overtook this acknowledgement.
+ */
 export async function batchDelivered(db: Db, references: string[], gatewayReference: string | null): Promise<void> {
   if (references.length === 0) return;
   await db.execute(sql`
-    UPDATE payments SET last_error = NULL, gateway_reference = COALESCE(${gatewayReference}::text, gateway_reference)
-    WHERE reference_id IN ${references} AND status = 'SENT'`);
+    UPDATE payments SET last_error = NULL, gateway_reference = COALESCE(gateway_reference, ${gatewayReference}::text)
+    WHERE reference_id IN ${references} AND status <> 'PENDING'`);
 }
 
 /**

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import postgres from 'postgres';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -121,7 +121,7 @@ export function tempDir(t: Teardown): string {
 export async function testHub(
   t: Teardown,
   env: Record<string, string> = {},
-  options: { workers?: boolean; gateways?: GatewayRegistry } = {},
+  options: { workers?: boolean; gateways?: GatewayRegistry; logger?: FastifyBaseLogger } = {},
 ): Promise<TestHub> {
   const database = await freshDatabase(t);
   const config = loadConfig({ HUB_DATA_DIR: tempDir(t), ...env });
