@@ -18,12 +18,22 @@ export async function batchDelivered(db: Db, references: string[], gatewayRefere
 }
 
 /**
- * An attempt to deliver the batch failed. After the last attempt the payments go back to PENDING, so the next send
- * hands them over again under the same references (which a gateway that did receive them recognises): none is lost.
+ * An attempt to deliver the batch failed. After the last attempt the payments go back to PENDING, and their cycle to
+ * APPROVED, so the next send hands them over again under the same references (which a gateway that did receive them
+ * recognises): none is lost.
  */
 export async function batchUndelivered(db: Db, references: string[], error: string, final: boolean): Promise<void> {
   if (references.length === 0) return;
-  await db.execute(sql`
-    UPDATE payments SET last_error = ${error}, status = CASE WHEN ${final}::boolean THEN 'PENDING' ELSE status END
-    WHERE reference_id IN ${references} AND status = 'SENT'`);
+  if (!final) {
+    await db.execute(sql`UPDATE payments SET last_error = ${error} WHERE reference_id IN ${references} AND status = 'SENT'`);
+    return;
+  }
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`
+      WITH returned AS (
+        UPDATE payments SET last_error = ${error}, status = 'PENDING'
+        WHERE reference_id IN ${references} AND status = 'SENT' RETURNING cycle_id)
+      UPDATE payment_cycles SET status = 'APPROVED', updated_at = now()
+      WHERE id IN (SELECT cycle_id FROM returned) AND status = 'SENT'`);
+  });
 }

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import t, { type Test } from 'tap';
+import { payeeAddresses } from '../../src/adapters/payment/financial-address.js';
 import { fakeDisbursement } from '../helpers/fake-disbursement.js';
 import { testHub, type TestHub } from '../helpers/hub.js';
 import { create } from '../helpers/registry.js';
@@ -36,7 +37,9 @@ t.test('dci-disburse: signed batches, callbacks, retries without paying twice, s
   const logs: Record<string, any>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
   const gateway = fake.config({ payee_fa: { identifier_type: 'MOMO', format: 'mobile:{value}@lumicash' }, purpose: 'Cash transfer 2026', batch_size: 2, retries: 3, retry_delay: 1, timeout_ms: 1500 });
-  const hub = await testHub(t, { HUB_PAYMENT_GATEWAYS: JSON.stringify({ pay: gateway }) }, { logger });
+  // `down` answers nothing (nothing listens on port 9) and gives up at the first failure.
+  const down = fake.config({ base_url: 'http://127.0.0.1:9', payee_fa: { identifier_type: 'MOMO', format: 'mobile:{value}@lumicash' }, retries: 0 });
+  const hub = await testHub(t, { HUB_PAYMENT_GATEWAYS: JSON.stringify({ pay: gateway, down }) }, { logger });
   await hub.app.listen({ port: 0, host: '127.0.0.1' });
   fake.connect(`http://127.0.0.1:${(hub.app.server.address() as AddressInfo).port}`, (await hub.request({ method: 'GET', url: '/.well-known/jwks.json', token: null })).json());
 
@@ -45,8 +48,8 @@ t.test('dci-disburse: signed batches, callbacks, retries without paying twice, s
   const monthly = await plan(t, hub, programme.id, { gateway: 'pay' });
   await enrolAll(t, hub, programme.id);
   const approver = await hub.client(['payments:approve']);
-  const approvedCycle = async (period: string) => {
-    const cycle = (await generate(hub, monthly.id, period)).json().cycle;
+  const approvedCycle = async (period: string, planId = monthly.id) => {
+    const cycle = (await generate(hub, planId, period)).json().cycle;
     t.equal((await hub.request({ method: 'POST', url: `/api/v1/payment-cycles/${cycle.id}/approve`, token: approver.token })).statusCode, 200);
     return cycle.id as string;
   };
@@ -113,5 +116,28 @@ t.test('dci-disburse: signed batches, callbacks, retries without paying twice, s
   t.match(second, { Ann: { status: 'PAID' }, Bo: { status: 'FAILED', reason: /^rjct\.payee_fa\.invalid/ }, Cy: { status: 'FAILED' } });
   t.equal(fake.requests.filter((r) => r.path === '/disburse/txn/status').length, 1);
 
+  // A gateway that never acknowledges: after the last attempt the payments are PENDING again, to be sent again.
+  const unreachable = await approvedCycle('2026-01-01', (await plan(t, hub, programme.id, { name: 'Unreachable', gateway: 'down' })).id);
+  t.match((await hub.request({ method: 'POST', url: `/api/v1/payment-cycles/${unreachable}/send` })).json(), { accepted: 2, cycle: { status: 'SENT' } });
+  const returned = byName(await until(hub, unreachable, (ps) => ps.every((p) => p.status !== 'SENT'), 'the undelivered payments return to PENDING'));
+  t.match(returned, { Ann: { status: 'PENDING', last_error: /^gateway down, attempt 1 of 1: / }, Bo: { status: 'PENDING' }, Cy: { status: 'FAILED' } });
+  t.match((await hub.request({ method: 'GET', url: `/api/v1/payment-cycles/${unreachable}` })).json(), { status: 'APPROVED' }, 'and the cycle is to be sent again');
+
+  // Addresses from an attribute or an identifier: missing, ambiguous and malformed ones are problems.
+  const person = async (extra: object) => (await create(t, hub, 'individuals', { given_name: 'P', family_name: 'Q', sex: 'male', birth_date: '1980-01-01', ...extra })).id as string;
+  const whole = await person({ attributes: { wallet: 'account:42@national-bank' } });
+  const bad = await person({ attributes: { wallet: 'not an address' } });
+  const twice = await person({ identifiers: [{ type: 'MOMO', value: '1' }, { type: 'MOMO', value: '2' }] });
+  const none = await person({});
+  const db = hub.database.db;
+  const byAttribute = await payeeAddresses(db, [whole, bad, none], { attribute: 'wallet', format: '{value}' });
+  t.same(byAttribute.get(whole), { address: 'account:42@national-bank' });
+  t.match(byAttribute.get(bad), { problem: /attribute wallet gives "not an address", not a financial address/ });
+  t.equal(byAttribute.get(none), undefined);
+  const byIdentifier = await payeeAddresses(db, [twice, none], { identifier_type: 'MOMO', format: 'mobile:{value}@lumicash' });
+  t.match(byIdentifier.get(twice), { problem: /more than one identifier MOMO/ });
+  t.equal(byIdentifier.get(none), undefined);
+
   t.same(fake.problems, [], 'every message either side sent validates against the schemas and every signature verifies');
 });
+

@@ -30,8 +30,8 @@ export async function payeeAddresses(tx: Db, payeeIds: string[], source: PayeeAd
     tx,
     'identifier_type' in source
       ? sql`SELECT individual_id AS id, value FROM identifiers WHERE type = ${source.identifier_type} AND individual_id IN ${ids}`
-      : sql`SELECT id, attributes ->> ${source.attribute} AS value FROM individuals
-            WHERE id IN ${ids} AND jsonb_typeof(attributes -> ${source.attribute}) IN ('string', 'number')`,
+      : sql`SELECT id, attributes ->> ${source.attribute}::text AS value FROM individuals
+            WHERE id IN ${ids} AND jsonb_typeof(attributes -> ${source.attribute}::text) IN ('string', 'number')`,
   );
   const where = describeSource(source);
   for (const { id, value } of rows) {
