@@ -37,7 +37,7 @@ export const dciCallbackRoutes: FastifyPluginAsync<{ db: Db; registries: Map<str
 /**
  * Where disbursement gateways answer: /dci/callbacks/{gateway}/on-disburse and …/disburse/txn/on-status (the paths
  * of the disbursement API under the sender_uri we give). No bearer token; each message must carry a signature that
- * verifies against that gateway's keys. Outcomes that do not match a payment are logged and kept in the audit log.
+ * verifies against that gateway's keys. Outcomes that do not match a payment are logged as a warning, not applied.
  */
 export const disburseCallbackRoutes: FastifyPluginAsync<{ gateways: Map<string, DciDisburseGateway> }> = async (app, { gateways }) => {
   const receive = (action: 'on-disburse' | 'txn-on-status') => async (request: FastifyRequest<{ Params: { gateway: string } }>, reply: FastifyReply) => {
