@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
 import { buildApp } from '../../src/app.js';
@@ -185,7 +185,7 @@ export function tempDir(t: Teardown): string {
 export async function testHub(
   t: Teardown,
   env: Record<string, string> = {},
-  options: { workers?: boolean; gateways?: GatewayRegistry } = {},
+  options: { workers?: boolean; gateways?: GatewayRegistry; logger?: FastifyBaseLogger } = {},
 ): Promise<TestHub> {
   const database = await freshDatabase(t);
   const config = loadConfig({ HUB_DATA_DIR: tempDir(t), ...env });
