@@ -181,11 +181,13 @@ export class KeyStore {
 
   /**
    * The private key of a published encryption key, by `kid`. Unsealing a key costs a PBES2 derivation, so keys are
-   * kept once loaded; an unknown kid reloads them at most once per RELOAD_INTERVAL_MS, and a key whose publication
-   * window has closed decrypts no more.
+   * kept once loaded. The list is reloaded for an unknown kid (at most once per RELOAD_INTERVAL_MS) and when older
+   * than ACTIVE_KEY_CACHE_MS, which picks up rotations by other instances; a key whose publication window has closed
+   * decrypts no more.
    */
   async decryptionKey(kid: string): Promise<DecryptionKey | undefined> {
-    if (!this.decryption.has(kid) && !this.decryptionReloading && Date.now() - this.lastDecryptionReload >= RELOAD_INTERVAL_MS) {
+    const age = Date.now() - this.lastDecryptionReload;
+    if (!this.decryptionReloading && (age >= ACTIVE_KEY_CACHE_MS || (!this.decryption.has(kid) && age >= RELOAD_INTERVAL_MS))) {
       this.lastDecryptionReload = Date.now();
       this.decryptionReloading = this.loadDecryptionKeys().finally(() => {
         this.decryptionReloading = undefined;
