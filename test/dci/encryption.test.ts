@@ -259,6 +259,19 @@ t.test('encrypted DCI messages: EncryptedMessage in, encrypted and signed answer
     t.notMatch(noKey.body, /Amina/, 'a partner without an encryption key is not answered in clear');
   });
 
+  t.test('registration takes use-enc keys of the supported kinds and refuses the others', async (t) => {
+    const other = await registerPartner(hub);
+    const register = (enc: JWK) => hub.request({ method: 'PATCH', url: `/api/v1/clients/${other.clientId}`, payload: { jwks: { keys: [other.key.publicJwk, enc] } } });
+    const x25519 = await generateKeyPair('ECDH-ES+A256KW', { crv: 'X25519', extractable: true });
+    const accepted = await register({ ...(await exportJWK(x25519.publicKey)), use: 'enc' });
+    t.equal(accepted.statusCode, 200, `X25519 without alg: ${accepted.body}`);
+    for (const alg of ['RSA1_5', 'ECDH-ES', 'RS256']) {
+      const refused = await register({ ...rsa.publicJwk, alg });
+      t.equal(refused.statusCode, 422, `alg ${alg} on an encryption key`);
+      t.match(refused.body, /\/jwks\/keys\/1/);
+    }
+  });
+
   t.test('the signature covers the message as sent (encrypted), and the opened message is checked as usual', async (t) => {
     const content = await encrypted('search', byUin('TEST-001'));
     const overPlaintext = await signJws(partner.key, { header: content.header, message: byUin('TEST-001') });
