@@ -21,6 +21,9 @@ export interface FieldIssue {
   detail: string;
 }
 
+/** A failure the operator can fix (bad usage, a locked data directory, an unreachable source): one line, no stack. */
+export class OperatorError extends Error {}
+
 export class HubError extends Error {
   constructor(
     readonly kind: ErrorKind,

@@ -1,20 +1,8 @@
-import { KoboError } from './adapters/intake/kobo.js';
-import { DatabaseInUseError } from './db/lock.js';
-import { verifyAuditChain } from './audit/log.js';
-import { clientsCommand, UsageError } from './cli/clients.js';
-import { print, withDatabase } from './cli/database.js';
-import { importCommand } from './cli/import.js';
-import { intakeCommand } from './cli/intake.js';
-import { printOpenApi } from './cli/openapi.js';
-import { registriesCommand } from './cli/registries.js';
-import { seedCommand } from './cli/seed.js';
-import { serve } from './cli/serve.js';
 import { ConfigError, loadConfig } from './config.js';
-import { HubError } from './errors.js';
-import { systemActor } from './security/actor.js';
-import { KeyStore, KeyStoreError, keyStoreOptions } from './security/keys.js';
-import { prepareDatabase } from './setup.js';
+import { HubError, OperatorError } from './errors.js';
+import { UsageError } from './cli/usage-error.js';
 
+// Command modules are imported when their command runs: a CLI call loads only what it uses.
 const USAGE = `usage: hub <command>
   serve                         start the HTTP server (default)
   migrate                       apply database migrations and exit
@@ -35,45 +23,58 @@ const USAGE = `usage: hub <command>
 async function run(argv: string[]): Promise<number> {
   const [command = 'serve', ...args] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
-    print(USAGE);
+    process.stdout.write(`${USAGE}\n`);
     return 0;
   }
   if (command === 'openapi') {
+    const { printOpenApi } = await import('./cli/openapi.js');
     await printOpenApi();
     return 0;
   }
   const config = loadConfig();
   switch (command) {
-    case 'serve':
+    case 'serve': {
+      const { serve } = await import('./cli/serve.js');
       await serve(config);
       return 0;
-    case 'migrate':
+    }
+    case 'migrate': {
+      const [{ print, withDatabase }, { prepareDatabase }] = await Promise.all([import('./cli/database.js'), import('./setup.js')]);
       await withDatabase(config, (database) => prepareDatabase(config, database));
       print('database is up to date');
       return 0;
+    }
     case 'clients':
-      await clientsCommand(config, args);
+      await (await import('./cli/clients.js')).clientsCommand(config, args);
       return 0;
-    case 'keys':
+    case 'keys': {
       if (args[0] !== 'rotate') throw new UsageError('usage: hub keys rotate');
+      const [{ print, withDatabase }, { prepareDatabase }, { KeyStore, keyStoreOptions }, { systemActor }] = await Promise.all([
+        import('./cli/database.js'),
+        import('./setup.js'),
+        import('./security/keys.js'),
+        import('./security/actor.js'),
+      ]);
       await withDatabase(config, async (database) => {
         await prepareDatabase(config, database);
         const result = await new KeyStore(database.db, keyStoreOptions(config)).rotate(systemActor('system:cli'));
         print(JSON.stringify(result));
       });
       return 0;
+    }
     case 'import':
-      return importCommand(config, args);
+      return (await import('./cli/import.js')).importCommand(config, args);
     case 'intake':
-      return intakeCommand(config, args);
+      return (await import('./cli/intake.js')).intakeCommand(config, args);
     case 'registries':
-      await registriesCommand(config, args);
+      await (await import('./cli/registries.js')).registriesCommand(config, args);
       return 0;
     case 'seed':
-      await seedCommand(config, args);
+      await (await import('./cli/seed.js')).seedCommand(config, args);
       return 0;
     case 'audit': {
       if (args[0] !== 'verify') throw new UsageError('usage: hub audit verify');
+      const [{ print, withDatabase }, { verifyAuditChain }] = await Promise.all([import('./cli/database.js'), import('./audit/log.js')]);
       const report = await withDatabase(config, async (database) => {
         await database.migrate();
         return verifyAuditChain(database.db);
@@ -89,9 +90,8 @@ async function run(argv: string[]): Promise<number> {
 /** Known failures end with one line on stderr naming the cause; anything else is a bug and shows its stack. */
 function fail(err: unknown): number {
   if (err instanceof ConfigError) process.stderr.write(`configuration error: ${err.message}\n`);
-  else if (err instanceof UsageError || err instanceof DatabaseInUseError || err instanceof KeyStoreError || err instanceof KoboError) {
-    process.stderr.write(`${err.message}\n`);
-  } else if (err instanceof HubError) process.stderr.write(`refused: ${err.message}\n`);
+  else if (err instanceof OperatorError) process.stderr.write(`${err.message}\n`);
+  else if (err instanceof HubError) process.stderr.write(`refused: ${err.message}\n`);
   else {
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   }

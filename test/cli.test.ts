@@ -7,7 +7,7 @@ import t from 'tap';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/client.js';
-import { tempDir } from './helpers/hub.js';
+import { migratedDataDir, tempDir } from './helpers/hub.js';
 import { clientKey, tokenRequest } from './helpers/oauth.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -83,7 +83,7 @@ t.test('clients create on an embedded database, then audit verify', async (t) =>
 });
 
 t.test('clients create: chosen id, comma-separated scopes, JWKS file, human-readable output', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = await migratedDataDir(t);
   const key = await clientKey('ES256');
   const jwksFile = path.join(dataDir, 'jwks.json');
   fs.writeFileSync(jwksFile, JSON.stringify({ keys: [key.publicJwk] }));
@@ -126,7 +126,7 @@ t.test('clients create refuses usage mistakes in one line, creating nothing', as
 });
 
 t.test('audit verify exits 1 when the chain is broken', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = await migratedDataDir(t);
   t.equal((await hub(['migrate'], { HUB_DATA_DIR: dataDir })).code, 0);
   await withDataDir(dataDir, async (database) => {
     await database.db.execute(sql.raw('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete'));

@@ -8,8 +8,7 @@ import { createClient, type ClientInput } from '../security/clients.js';
 import { SCOPE_NAMES } from '../security/scopes.js';
 import { prepareDatabase } from '../setup.js';
 import { print, withDatabase } from './database.js';
-
-export class UsageError extends Error {}
+import { UsageError } from './usage-error.js';
 
 /** parseArgs throws a TypeError on an unknown or malformed option: a usage mistake, reported in one line. */
 function parseOptions(args: string[]) {

@@ -9,7 +9,7 @@ import { runImport, type ImportSummary } from '../registry/import/run.js';
 import { formatOf } from '../registry/import/source.js';
 import { systemActor } from '../security/actor.js';
 import { prepareDatabase } from '../setup.js';
-import { UsageError } from './clients.js';
+import { UsageError } from './usage-error.js';
 import { print, withDatabase } from './database.js';
 import { Progress } from './progress.js';
 

@@ -6,7 +6,7 @@ import { pullIntake } from '../registry/import/intake.js';
 import { MappingError, readMapping } from '../registry/import/mapping.js';
 import { systemActor } from '../security/actor.js';
 import { prepareDatabase } from '../setup.js';
-import { UsageError } from './clients.js';
+import { UsageError } from './usage-error.js';
 import { print, withDatabase } from './database.js';
 
 const USAGE = `usage: KOBO_TOKEN=… hub intake kobo --url URL --asset UID --type ${IMPORT_TYPES.join('|')} --mapping FILE [--dry-run] [--json]`;

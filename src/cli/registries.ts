@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { CIVIL_EVENT_TYPES, type CivilEventType } from '../registry/civil-event-schemas.js';
 import { KeyStore, keyStoreOptions } from '../security/keys.js';
 import { prepareDatabase } from '../setup.js';
-import { UsageError } from './clients.js';
+import { UsageError } from './usage-error.js';
 import { print, withDatabase } from './database.js';
 
 const USAGE = 'usage: hub registries pull NAME --from YYYY-MM-DD --to YYYY-MM-DD [--events birth,death]';

@@ -4,7 +4,7 @@ import { seedCsv } from '../registry/seed/csv.js';
 import { seedDatabase } from '../registry/seed/load.js';
 import { systemActor } from '../security/actor.js';
 import { prepareDatabase } from '../setup.js';
-import { UsageError } from './clients.js';
+import { UsageError } from './usage-error.js';
 import { print, withDatabase } from './database.js';
 import { Progress } from './progress.js';
 

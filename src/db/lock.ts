@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { OperatorError } from '../errors.js';
 
-export class DatabaseInUseError extends Error {}
+export class DatabaseInUseError extends OperatorError {}
 
 function alive(pid: number): boolean {
   try {

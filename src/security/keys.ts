@@ -14,6 +14,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { signingKeys } from '../db/schema/index.js';
 import type { Actor } from './actor.js';
+import { OperatorError } from '../errors.js';
 
 export type KeyAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
 
@@ -51,7 +52,7 @@ export interface DecryptionKey {
   key: CryptoKey;
 }
 
-export class KeyStoreError extends Error {}
+export class KeyStoreError extends OperatorError {}
 
 /** Serialises key creation and rotation across instances sharing one PostgreSQL. */
 const KEY_LOCK = 7_244_003;

@@ -1,3 +1,4 @@
+import { OperatorError } from '../../errors.js';
 import type { IntakeSource, Submission } from '../../registry/import/intake.js';
 
 export interface KoboSettings {
@@ -11,7 +12,7 @@ export interface KoboSettings {
   timeoutMs?: number;
 }
 
-export class KoboError extends Error {}
+export class KoboError extends OperatorError {}
 
 interface Page {
   next: string | null;
