@@ -12,6 +12,7 @@ import { crvsRegistry } from './dci/crvs-registry.js';
 import { dciHandlers, dciRegistryRoutes } from './dci/routes.js';
 import { socialRegistry } from './dci/social-registry.js';
 import { JobQueue } from './jobs/queue.js';
+import { applyPullSchedules, pullQueues, pullWorkers } from './adapters/registry/scheduled-pull.js';
 import { importRoutes } from './http/api/imports.js';
 import { IMPORT_QUEUE, importWorker } from './registry/import/jobs.js';
 import { registryAdapters } from './adapters/registry/registries.js';
@@ -98,7 +99,9 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   await app.register(helmet, { contentSecurityPolicy: false });
   registerAuthentication(app, { db, keys, tokens });
 
-  const jobs = await JobQueue.start(database, [callbackQueue(config.dci.callbacks), PROCESS_QUEUE, IMPORT_QUEUE, ...paymentQueues(config)], app.log);
+  const queues = [callbackQueue(config.dci.callbacks), PROCESS_QUEUE, IMPORT_QUEUE, ...paymentQueues(config), ...pullQueues(config.registries)];
+  const jobs = await JobQueue.start(database, queues, app.log, { cron: workers });
+  await applyPullSchedules(jobs, config.registries);
   const payments = gateways ?? paymentGateways(config, { db, keys, jobs, senderId: config.dci.senderId, publicUrl: config.publicUrl });
   await app.register(opsRoutes, { ping: database.ping });
   await app.register(oauthRoutes, {
@@ -137,7 +140,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   const dci: DciContext = { db, keys, config: config.dci, jobs };
   if (workers) {
     const handlers = [socialRegistry, crvsRegistry].flatMap((registry) => Object.values(dciHandlers(dci, registry)));
-    await jobs.workAll([callbackWorker(db, keys, config.dci.callbacks), processWorker(dci, handlers), importWorker(database), ...paymentWorkers(payments)]);
+    await jobs.workAll([callbackWorker(db, keys, config.dci.callbacks), processWorker(dci, handlers), importWorker(database), ...paymentWorkers(payments), ...pullWorkers(db, registries, app.log)]);
     let dispatcher: { stop(): Promise<void> } | undefined;
     app.addHook('onReady', async () => {
       dispatcher = startNotifyDispatcher(dci, { sr: socialRegistry, crvs: crvsRegistry }, {

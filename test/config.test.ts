@@ -18,6 +18,18 @@ t.test('FHIR identifier systems: TYPE=URI pairs', async (t) => {
   t.same(config.fhirIdentifierSystems, { NIN: 'https://id.example.gov/nin', UIN: 'urn:oid:2.16.840.1' });
 });
 
+t.test('external registries: a scheduled pull with its defaults; bad pull settings refused', async (t) => {
+  const crvs = { name: 'crvs', kind: 'dci-crvs', base_url: 'https://crvs.example', jwks_url: 'https://crvs.example/jwks' };
+  const [registry] = loadConfig({ HUB_REGISTRIES: JSON.stringify([{ ...crvs, pull: { schedule: ' 0 2  * * * ' } }]) }).registries;
+  t.same(registry!.pull, { schedule: '0 2 * * *', window_days: 2, event_types: ['birth', 'death'] });
+  const refused = (pull: unknown, kind = 'dci-crvs') => t.throws(() => loadConfig({ HUB_REGISTRIES: JSON.stringify([{ ...crvs, kind, pull }]) }), { variable: 'HUB_REGISTRIES', message: /pull/ });
+  refused({ schedule: 'every day' });
+  refused({ schedule: '0 2 * *' });
+  refused({ schedule: '0 2 * * *', window_days: 0 });
+  refused({ schedule: '0 2 * * *', event_types: ['wedding'] });
+  refused({ schedule: '0 2 * * *' }, 'dci-sr');
+});
+
 t.test('a bad value names its variable', async (t) => {
   const cases: [Record<string, string>, string][] = [
     [{ PORT: 'abc' }, 'PORT'],

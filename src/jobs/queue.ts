@@ -42,8 +42,9 @@ export class JobQueue {
     private readonly queues: Map<string, QueueDefinition>,
   ) {}
 
-  static async start(database: Database, definitions: QueueDefinition[], log: Logger): Promise<JobQueue> {
-    const boss = new PgBoss({ db: database, schema: 'pgboss', supervise: true, schedule: false });
+  /** `cron`: run pg-boss's cron monitor here, which turns stored schedules into jobs (once across all instances). */
+  static async start(database: Database, definitions: QueueDefinition[], log: Logger, options: { cron?: boolean } = {}): Promise<JobQueue> {
+    const boss = new PgBoss({ db: database, schema: 'pgboss', supervise: true, schedule: options.cron ?? false });
     boss.on('error', (err) => log.error({ err }, 'job queue error'));
     await boss.start();
     for (const queue of definitions) {
@@ -80,6 +81,18 @@ export class JobQueue {
 
   async workAll(workers: readonly Worker<never>[]): Promise<void> {
     for (const worker of workers) await this.work(worker.queue.name, worker.handler as JobHandler<object>);
+  }
+
+  /** Makes the cron schedules of the queues named `prefix…` exactly `wanted` (queue name → cron, UTC). */
+  async reschedule(prefix: string, wanted: Map<string, string>): Promise<void> {
+    for (const { name } of await this.boss.getSchedules()) {
+      if (name.startsWith(prefix) && !wanted.has(name)) await this.boss.unschedule(name);
+    }
+    for (const [name, cron] of wanted) await this.boss.schedule(name, cron, {}, { tz: 'UTC' });
+  }
+
+  async schedules(): Promise<{ name: string; cron: string }[]> {
+    return (await this.boss.getSchedules()).map(({ name, cron }) => ({ name, cron }));
   }
 
   async deadJobs(queue: string): Promise<number> {

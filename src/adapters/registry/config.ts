@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { DciPeerConfig } from '../../dci/client.js';
+import { CIVIL_EVENT_TYPES, type CivilEventType } from '../../registry/civil-event-schemas.js';
 
 /**
  * An external registry the hub talks to, as configured (HUB_REGISTRIES). `name` is recorded as the source of the
@@ -11,6 +12,16 @@ export interface ExternalRegistryConfig extends DciPeerConfig {
   jwks_from_sender_id?: boolean;
   /** Their identifier types → ours (e.g. {"NID": "NIN"}): the field mapping applied to what they send. */
   identifier_types?: Record<string, string>;
+  /** A scheduled reconciliation pull (dci-crvs), for registries that cannot push. */
+  pull?: PullSchedule;
+}
+
+export interface PullSchedule {
+  /** Cron expression (5 fields, UTC), e.g. "0 2 * * *" for 02:00 every day. */
+  schedule: string;
+  /** Registration dates pulled: the last N days up to today (overlapping windows are harmless: events apply once). */
+  window_days: number;
+  event_types: CivilEventType[];
 }
 
 export class RegistriesConfigError extends Error {}
@@ -34,7 +45,27 @@ function check(entry: Record<string, unknown>, index: number): ExternalRegistryC
   if (String(entry.kind).startsWith('dci-') && !entry.jwks_url && !entry.jwks_from_sender_id) {
     throw new RegistriesConfigError(`${where}: a DCI registry needs jwks_url or jwks_from_sender_id, to verify what it sends`);
   }
+  if (entry.pull !== undefined) entry.pull = checkPull(entry.pull as Record<string, unknown>, where, entry.kind as string);
   return entry as unknown as ExternalRegistryConfig;
+}
+
+const CRON_FIELD = /^[\d*/,-]+$/;
+
+function checkPull(pull: Record<string, unknown>, where: string, kind: string): PullSchedule {
+  if (kind !== 'dci-crvs') throw new RegistriesConfigError(`${where}: pull is for dci-crvs registries`);
+  const fields = typeof pull.schedule === 'string' ? pull.schedule.trim().split(/\s+/) : [];
+  if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) {
+    throw new RegistriesConfigError(`${where}: pull.schedule must be a 5-field cron expression such as "0 2 * * *"`);
+  }
+  const windowDays = pull.window_days ?? 2;
+  if (!Number.isInteger(windowDays) || (windowDays as number) < 1 || (windowDays as number) > 366) {
+    throw new RegistriesConfigError(`${where}: pull.window_days must be a whole number of days from 1 to 366`);
+  }
+  const eventTypes = pull.event_types ?? ['birth', 'death'];
+  if (!Array.isArray(eventTypes) || eventTypes.length === 0 || !eventTypes.every((e) => (CIVIL_EVENT_TYPES as readonly unknown[]).includes(e))) {
+    throw new RegistriesConfigError(`${where}: pull.event_types must list some of ${CIVIL_EVENT_TYPES.join(', ')}`);
+  }
+  return { schedule: fields.join(' '), window_days: windowDays as number, event_types: eventTypes as CivilEventType[] };
 }
 
 /** HUB_REGISTRIES: a JSON list, inline or `@path/to/file.json`. */

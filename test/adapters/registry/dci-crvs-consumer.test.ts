@@ -1,6 +1,8 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { generateKeyPair } from 'jose';
+import PgBoss from 'pg-boss';
 import t from 'tap';
+import { queryRows } from '../../../src/db/query-rows.js';
 import { civilEvents, reviewTasks } from '../../../src/db/schema/index.js';
 import { fakeOpenCrvs } from '../../helpers/fake-opencrvs.js';
 import { testHub } from '../../helpers/hub.js';
@@ -17,7 +19,7 @@ const death = (nid: string, drn: string, date: string) => ({
 
 t.test('consumer of an OpenCRVS-style CRVS: pull, notify, duplicates, forged signatures, unsure births', async (t) => {
   const crvs = await fakeOpenCrvs(t);
-  const registries = [{ name: 'opencrvs', kind: 'dci-crvs', base_url: crvs.base, auth: { token_url: `${crvs.base}/oauth2/client/token`, client_id: 'hub', client_secret: 'secret' }, jwks_from_sender_id: true }];
+  const registries = [{ name: 'opencrvs', kind: 'dci-crvs', base_url: crvs.base, auth: { token_url: `${crvs.base}/oauth2/client/token`, client_id: 'hub', client_secret: 'secret' }, jwks_from_sender_id: true, pull: { schedule: '30 2 * * *', window_days: 3, event_types: ['death'] } }];
   const hub = await testHub(t, { HUB_REGISTRIES: JSON.stringify(registries) });
   const post = async (url: string, payload: object) => {
     const res = await hub.request({ method: 'POST', url: `/api/v1/${url}`, payload });
@@ -71,5 +73,26 @@ t.test('consumer of an OpenCRVS-style CRVS: pull, notify, duplicates, forged sig
 
     const unknown = await hub.request({ method: 'POST', url: '/dci/callbacks/elsewhere/registry/notify', token: null, payload: signed });
     t.equal(unknown.statusCode, 404);
+  });
+
+  t.test('scheduled pull: a pg-boss cron schedule per registry; each run pulls the configured window', async (t) => {
+    const schedules = await queryRows(hub.database.db, sql`SELECT name, cron, options->>'tz' AS tz FROM pgboss.schedule`);
+    t.same(schedules, [{ name: 'registry-pull.opencrvs', cron: '30 2 * * *', tz: 'UTC' }], 'stored when the hub starts');
+
+    const bo = await post('individuals', { given_name: 'Bo', family_name: 'Crvs', sex: 'male', birth_date: '1940-01-01', identifiers: [{ type: 'NIN', value: 'N-BO' }] });
+    crvs.records.push({ event: 'death', record: death('N-BO', 'DRN-3', '2025-05-05') });
+    const searchesBefore = crvs.searches.length;
+    // What the cron would enqueue at 02:30: the hub's worker takes it like any job.
+    const boss = new PgBoss({ db: hub.database, schema: 'pgboss', supervise: false, schedule: false });
+    await boss.start();
+    t.teardown(() => boss.stop({ graceful: false, wait: true, close: false }));
+    await boss.send('registry-pull.opencrvs', {});
+    for (let i = 0; i < 600 && (await hub.request({ method: 'GET', url: `/api/v1/individuals/${bo.id}` })).json().death_date === null; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    t.equal((await hub.request({ method: 'GET', url: `/api/v1/individuals/${bo.id}` })).json().death_date, '2025-05-05', 'the pulled death applied');
+    const day = (offset: number) => new Date(Date.now() - offset * 24 * 3600 * 1000).toISOString().slice(0, 10);
+    const query = (crvs.searches[searchesBefore] as any).message.search_request[0].search_criteria.query[0];
+    t.same([query.expression1.attribute_value, query.expression2.attribute_value], [day(3), day(0)], 'registrations of the last 3 days');
   });
 });
