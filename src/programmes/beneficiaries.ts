@@ -221,12 +221,15 @@ export function setStatusWhere(
 
 /**
  * The benefits a death touches, for people given as a parenthesised list or subquery of individual ids: their own
- * (individual programmes), and the current household's in household programmes whose rule says so.
+ * (individual programmes), and their current household's in household programmes whose rule says so. The subjects
+ * are gathered into one array first, so the beneficiaries are found through their subject index.
  */
 const touchedByDeathOf = (people: SQL) =>
-  sql`(b.subject_id IN ${people}
-       OR (p.on_member_death = 'suspend_household'
-           AND b.subject_id IN (SELECT m.group_id FROM group_members m WHERE m.individual_id IN ${people} AND m.end_date IS NULL)))`;
+  sql`b.subject_id = ANY(ARRAY(
+        SELECT d.id FROM individuals d WHERE d.id IN ${people}
+        UNION ALL
+        SELECT m.group_id FROM group_members m WHERE m.individual_id IN ${people} AND m.end_date IS NULL))
+      AND (p.subject = 'individual' OR p.on_member_death = 'suspend_household')`;
 
 /** A death's suspensions go through the workflow hook: applied at once or waiting, per each programme's rule. */
 function suspendForDeath(tx: Db, actor: Actor, people: SQL, reason: string, origin: Record<string, unknown>): Promise<StatusOutcome> {
