@@ -15,7 +15,7 @@ import { JobQueue } from './jobs/queue.js';
 import { importRoutes } from './http/api/imports.js';
 import { IMPORT_QUEUE, importWorker } from './registry/import/jobs.js';
 import { registryAdapters } from './adapters/registry/registries.js';
-import { dciCallbackRoutes } from './dci/callback-routes.js';
+import { dciCallbackRoutes, disburseCallbackRoutes } from './dci/callback-routes.js';
 import { auditRoutes } from './http/api/audit.js';
 import { registryRoutes } from './http/api/registries.js';
 import { civilEventRoutes } from './http/api/civil-events.js';
@@ -36,7 +36,7 @@ import { registerErrorHandling } from './http/error-handler.js';
 import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
 import { registerOpenApi } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
-import { paymentGateways } from './adapters/payment/index.js';
+import { disburseGateways, paymentGateways, paymentQueues, paymentWorkers } from './adapters/payment/index.js';
 import type { GatewayRegistry } from './payments/gateway.js';
 import { KeyStore, keyStoreOptions } from './security/keys.js';
 import type { TokenSettings } from './security/tokens.js';
@@ -99,7 +99,8 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   await app.register(helmet, { contentSecurityPolicy: false });
   registerAuthentication(app, { db, keys, tokens });
 
-  const jobs = await JobQueue.start(database, [callbackQueue(config.dci.callbacks), PROCESS_QUEUE, IMPORT_QUEUE], app.log);
+  const jobs = await JobQueue.start(database, [callbackQueue(config.dci.callbacks), PROCESS_QUEUE, IMPORT_QUEUE, ...paymentQueues(config)], app.log);
+  const payments = gateways ?? paymentGateways(config, { db, keys, jobs, senderId: config.dci.senderId, publicUrl: config.publicUrl });
   await app.register(opsRoutes, { ping: database.ping });
   await app.register(oauthRoutes, {
     keys,
@@ -124,7 +125,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
       await api.register(duplicateRoutes, { db });
       await api.register(programmeRoutes, { db, approvals: config.defaultApprovals });
       await api.register(organizationRoutes, { db });
-      await api.register(paymentRoutes, { db, gateways: gateways ?? paymentGateways(config, keys) });
+      await api.register(paymentRoutes, { db, gateways: payments });
       await api.register(taskRoutes, { db });
       await api.register(civilEventRoutes, { db });
       await api.register(registryRoutes, { db, registries });
@@ -138,7 +139,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   const dci: DciContext = { db, keys, config: config.dci, jobs };
   if (workers) {
     const handlers = [socialRegistry, crvsRegistry].flatMap((registry) => Object.values(dciHandlers(dci, registry)));
-    await jobs.workAll([callbackWorker(db, keys, config.dci.callbacks), processWorker(dci, handlers), importWorker(database)]);
+    await jobs.workAll([callbackWorker(db, keys, config.dci.callbacks), processWorker(dci, handlers), importWorker(database), ...paymentWorkers(payments)]);
     let dispatcher: { stop(): Promise<void> } | undefined;
     app.addHook('onReady', async () => {
       dispatcher = startNotifyDispatcher(dci, { sr: socialRegistry, crvs: crvsRegistry }, {
@@ -154,6 +155,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   await app.register(dciRegistryRoutes, { prefix: '/dci/sr', ...dci, registry: socialRegistry });
   await app.register(dciRegistryRoutes, { prefix: '/dci/crvs', ...dci, registry: crvsRegistry });
   await app.register(dciCallbackRoutes, { prefix: '/dci/callbacks', db, registries });
+  await app.register(disburseCallbackRoutes, { prefix: '/dci/callbacks', gateways: disburseGateways(payments) });
   await app.register(fhirRoutes, { prefix: FHIR_PREFIX, db, config });
   return app;
 }

@@ -1,5 +1,7 @@
 import path from 'node:path';
+import { FINANCIAL_ADDRESS, type PayeeAddressSource } from './adapters/payment/financial-address.js';
 import { parseRegistries, RegistriesConfigError, type ExternalRegistryConfig } from './adapters/registry/config.js';
+import type { DciPeerConfig } from './dci/client.js';
 import type { Approvals } from './programmes/schemas.js';
 
 /** Everything the hub reads from its environment, validated once at start-up. */
@@ -36,7 +38,26 @@ export interface Config {
 
 export type PaymentGatewayConfig =
   | { adapter: 'sandbox'; failure_rate: number; seed: number; settle: 'immediate' | 'deferred'; batch_size: number }
-  | { adapter: 'file'; directory: string; batch_size: number };
+  | { adapter: 'file'; directory: string; batch_size: number }
+  | DciDisburseConfig;
+
+/** A DCI / G2P Connect disbursement API: where it is, how we authenticate, and what we tell it about the payer. */
+export interface DciDisburseConfig extends Omit<DciPeerConfig, 'name'> {
+  adapter: 'dci-disburse';
+  /** Where its signing keys are published: its callbacks are verified against them. */
+  jwks_url: string;
+  /** The programme's account the payments are made from. */
+  payer_fa: string;
+  payer_name?: string;
+  purpose?: string;
+  /** Where each payee's financial address is read from in the registry. */
+  payee_fa: PayeeAddressSource;
+  batch_size: number;
+  /** Delivery of each batch: attempts after the first, seconds before the first retry (doubled each time), timeout. */
+  retries: number;
+  retry_delay: number;
+  timeout_ms: number;
+}
 
 /** A DCI query attribute backed by a key of the records' custom `attributes`. */
 export interface DciCustomAttribute {
@@ -92,7 +113,7 @@ function dciAttributes(env: Env): Record<string, DciCustomAttribute> {
 
 const GATEWAY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** `HUB_PAYMENT_GATEWAYS`: JSON `{"name": {"adapter": "sandbox" | "file", …}}`; a sandbox and a file gateway by default. */
+/** `HUB_PAYMENT_GATEWAYS`: JSON `{"name": {"adapter": "sandbox" | "file" | "dci-disburse", …}}`; a sandbox and a file gateway by default. */
 function paymentGateways(env: Env, dataDir: string): Record<string, PaymentGatewayConfig> {
   const name = 'HUB_PAYMENT_GATEWAYS';
   const raw = env[name];
@@ -106,7 +127,7 @@ function paymentGateways(env: Env, dataDir: string): Record<string, PaymentGatew
     }
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError(name, 'expected an object {"name": {"adapter": "sandbox" | "file", ...}}');
+    throw new ConfigError(name, 'expected an object {"name": {"adapter": "sandbox" | "file" | "dci-disburse", ...}}');
   }
   const gateways: Record<string, PaymentGatewayConfig> = {};
   for (const [gateway, value] of Object.entries(parsed as Record<string, unknown>)) {
@@ -115,7 +136,7 @@ function paymentGateways(env: Env, dataDir: string): Record<string, PaymentGatew
       throw new ConfigError(name, `gateway "${gateway}": ${detail}`);
     };
     if (!GATEWAY_NAME.test(gateway)) fail('names are 1-64 letters, digits, ".", "_" or "-"');
-    const batchSize = def.batch_size ?? (def.adapter === 'file' ? 100_000 : 1000);
+    const batchSize = def.batch_size ?? (def.adapter === 'file' ? 100_000 : def.adapter === 'dci-disburse' ? 100 : 1000);
     if (!Number.isInteger(batchSize) || (batchSize as number) < 1 || (batchSize as number) > 1_000_000) fail('batch_size must be an integer 1..1000000');
     if (def.adapter === 'sandbox') {
       const failureRate = def.failure_rate ?? 0;
@@ -129,11 +150,61 @@ function paymentGateways(env: Env, dataDir: string): Record<string, PaymentGatew
       const directory = def.directory ?? path.join(dataDir, 'payments', gateway);
       if (typeof directory !== 'string' || directory === '') fail('directory must be a path');
       gateways[gateway] = { adapter: 'file', directory: path.resolve(directory as string), batch_size: batchSize as number };
+    } else if (def.adapter === 'dci-disburse') {
+      gateways[gateway] = dciDisburse(def, batchSize as number, fail);
     } else {
-      fail('adapter must be "sandbox" or "file"');
+      fail('adapter must be "sandbox", "file" or "dci-disburse"');
     }
   }
   return gateways;
+}
+
+const httpUrl = (v: unknown) => typeof v === 'string' && /^https?:\/\/\S+$/.test(v);
+
+function dciDisburse(def: Record<string, unknown>, batchSize: number, fail: (detail: string) => never): DciDisburseConfig {
+  if (!httpUrl(def.base_url)) fail('base_url must be an http(s) URL');
+  if (!httpUrl(def.jwks_url)) fail('jwks_url must be an http(s) URL: the gateway\'s callbacks are verified against its keys');
+  const auth = def.auth as Record<string, unknown> | undefined;
+  if (auth !== undefined) {
+    if (!httpUrl(auth.token_url) || typeof auth.client_id !== 'string') fail('auth needs token_url and client_id');
+    if (typeof auth.client_secret !== 'string' && typeof auth.private_key_jwk !== 'object') fail('auth needs client_secret or private_key_jwk');
+  }
+  if (typeof def.payer_fa !== 'string' || !FINANCIAL_ADDRESS.test(def.payer_fa)) fail('payer_fa must be a financial address id-type:id@provider');
+  for (const key of ['payer_name', 'purpose', 'receiver_id']) {
+    if (def[key] !== undefined && typeof def[key] !== 'string') fail(`${key} must be a string`);
+  }
+  const source = (def.payee_fa ?? {}) as Record<string, unknown>;
+  const format = source.format ?? '{value}';
+  if (typeof format !== 'string' || !format.includes('{value}')) fail('payee_fa.format must contain {value}');
+  let payeeFa: PayeeAddressSource;
+  if (typeof source.identifier_type === 'string' && /^[A-Z][A-Z0-9_]{0,31}$/.test(source.identifier_type)) {
+    payeeFa = { identifier_type: source.identifier_type, format: format as string };
+  } else if (typeof source.attribute === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(source.attribute)) {
+    payeeFa = { attribute: source.attribute, format: format as string };
+  } else {
+    return fail('payee_fa needs identifier_type (an identifier type such as MOBILE_MONEY) or attribute (a custom attribute name)');
+  }
+  const retries = def.retries ?? 8;
+  const retryDelay = def.retry_delay ?? 30;
+  const timeoutMs = def.timeout_ms ?? 30_000;
+  if (!Number.isInteger(retries) || (retries as number) < 0 || (retries as number) > 100) fail('retries must be an integer 0..100');
+  if (!Number.isInteger(retryDelay) || (retryDelay as number) < 1 || (retryDelay as number) > 86_400) fail('retry_delay must be 1..86400 seconds');
+  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 100 || (timeoutMs as number) > 600_000) fail('timeout_ms must be 100..600000');
+  return {
+    adapter: 'dci-disburse',
+    base_url: def.base_url as string,
+    jwks_url: def.jwks_url as string,
+    ...(auth ? { auth: auth as unknown as NonNullable<DciPeerConfig['auth']> } : {}),
+    ...(def.receiver_id ? { receiver_id: def.receiver_id as string } : {}),
+    payer_fa: def.payer_fa as string,
+    ...(def.payer_name ? { payer_name: def.payer_name as string } : {}),
+    ...(def.purpose ? { purpose: def.purpose as string } : {}),
+    payee_fa: payeeFa,
+    batch_size: batchSize,
+    retries: retries as number,
+    retry_delay: retryDelay as number,
+    timeout_ms: timeoutMs as number,
+  };
 }
 
 export class ConfigError extends Error {

@@ -1,4 +1,5 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { DciDisburseGateway } from '../adapters/payment/dci-disburse.js';
 import { receiveCallback } from '../adapters/registry/dci-intake.js';
 import type { RegistryAdapter } from '../adapters/registry/registries.js';
 import type { Db } from '../db/client.js';
@@ -31,4 +32,25 @@ export const dciCallbackRoutes: FastifyPluginAsync<{ db: Db; registries: Map<str
       return reply.code(answer.httpStatus).send(answer.body);
     },
   );
+};
+
+/**
+ * Where disbursement gateways answer: /dci/callbacks/{gateway}/on-disburse and …/disburse/txn/on-status (the paths
+ * of the disbursement API under the sender_uri we give). No bearer token; each message must carry a signature that
+ * verifies against that gateway's keys. Outcomes that do not match a payment are logged as a warning, not applied.
+ */
+export const disburseCallbackRoutes: FastifyPluginAsync<{ gateways: Map<string, DciDisburseGateway> }> = async (app, { gateways }) => {
+  const receive = (action: 'on-disburse' | 'txn-on-status') => async (request: FastifyRequest<{ Params: { gateway: string } }>, reply: FastifyReply) => {
+    const gateway = gateways.get(request.params.gateway);
+    if (!gateway) return reply.code(404).send({ errors: [{ code: 'err.request.not_found', message: 'no such payment gateway' }] });
+    const { httpStatus, body, result } = await gateway.receive(action, request.body);
+    if (result) {
+      const log = result.mismatch_count > 0 ? request.log.warn.bind(request.log) : request.log.info.bind(request.log);
+      log({ gateway: gateway.name, action, ...result, mismatches: result.mismatches.slice(0, 20) }, 'payment gateway callback reconciled');
+    }
+    return reply.code(httpStatus).send(body);
+  };
+  const options = { config: { public: true }, schema: { hide: true } };
+  app.post('/:gateway/on-disburse', options, receive('on-disburse'));
+  app.post('/:gateway/disburse/txn/on-status', options, receive('txn-on-status'));
 };

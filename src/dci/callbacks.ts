@@ -3,7 +3,9 @@ import type { Db } from '../db/client.js';
 import { dciTransactions } from '../db/schema/index.js';
 import type { JobQueue, QueueDefinition, Worker } from '../jobs/queue.js';
 import type { KeyStore } from '../security/keys.js';
+import { sealContent, type EncryptionKey } from './encryption.js';
 import type { ResponseHeader } from './envelope.js';
+import { partnerEncryptionKey } from './partners.js';
 import { signEnvelope } from './signatures.js';
 
 export interface CallbackSettings {
@@ -70,9 +72,41 @@ function withinBase(base: string, uri: string): boolean {
   );
 }
 
+/** POSTs a callback body; answers why it failed, or undefined when the partner took it (2xx). */
+async function post(url: string, body: string, timeoutMs: number): Promise<string | undefined> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await res.arrayBuffer();
+    return res.status < 200 || res.status > 299 ? `the partner answered HTTP ${res.status}` : undefined;
+  } catch (err) {
+    return `could not reach the partner: ${(err as Error).message}`;
+  }
+}
+
 /**
- * Signs (with the hub key current at sending time) and POSTs each callback; anything but a 2xx is retried with
- * backoff, and the last failure marks the transaction's callback failed (the job then waits in the dead letter queue).
+ * The partner key a callback's message is encrypted to, when its exchange came encrypted (read from the transaction
+ * row, and the key looked up at sending time, so a partner's key rotation is followed). A string says why it cannot be.
+ */
+async function recipientOf(db: Db, callback: Callback): Promise<EncryptionKey | string | undefined> {
+  if (callback.transaction === null || callback.message === undefined) return undefined;
+  const [row] = await db
+    .select({ clientId: dciTransactions.clientId, encrypted: dciTransactions.messageEncrypted })
+    .from(dciTransactions)
+    .where(eq(dciTransactions.id, callback.transaction));
+  if (!row?.encrypted) return undefined;
+  return (await partnerEncryptionKey(db, row.clientId)) ?? 'the partner publishes no encryption key (use "enc") any more; its answer is not sent in clear';
+}
+
+/**
+ * Encrypts when the exchange was encrypted, signs (with the hub key current at sending time) and POSTs each callback;
+ * anything but a 2xx is retried with backoff, and the last failure marks the transaction's callback failed (the job
+ * then waits in the dead letter queue).
  */
 export function callbackWorker(db: Db, keys: KeyStore, settings: CallbackSettings): Worker<Callback> {
   const queue = callbackQueue(settings);
@@ -86,21 +120,13 @@ export function callbackWorker(db: Db, keys: KeyStore, settings: CallbackSetting
   return {
     queue,
     handler: async (callback, job) => {
-      const content = callback.message === undefined ? { header: callback.header } : { header: callback.header, message: callback.message };
-      const body = JSON.stringify({ signature: await signEnvelope(await keys.signingKey(), content), ...content });
+      const recipient = await recipientOf(db, callback);
       let failure: string | undefined;
-      try {
-        const res = await fetch(callback.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(settings.timeoutMs),
-        });
-        await res.arrayBuffer();
-        if (res.status < 200 || res.status > 299) failure = `the partner answered HTTP ${res.status}`;
-      } catch (err) {
-        failure = `could not reach the partner: ${(err as Error).message}`;
+      if (typeof recipient === 'string') failure = recipient;
+      else {
+        const plain = callback.message === undefined ? { header: callback.header } : { header: callback.header, message: callback.message };
+        const content = await sealContent(plain, recipient);
+        failure = await post(callback.url, JSON.stringify({ signature: await signEnvelope(await keys.signingKey(), content), ...content }), settings.timeoutMs);
       }
       if (failure === undefined) {
         await record(callback.transaction, { callbackStatus: 'delivered', callbackError: null });

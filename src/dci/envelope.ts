@@ -29,13 +29,19 @@ export interface ResponseHeader {
   completed_count: number;
   sender_id: string;
   receiver_id: string;
-  is_msg_encrypted: false;
+  is_msg_encrypted: boolean;
 }
 
+/** A message as it is worked on: its `message` in clear (decrypted when it came encrypted). */
 export interface Envelope {
   signature?: string;
   header: RequestHeader;
   message: Record<string, unknown>;
+}
+
+/** A message as received: when `header.is_msg_encrypted`, `message` is an EncryptedMessage object or a compact JWE. */
+export interface ReceivedEnvelope extends Omit<Envelope, 'message'> {
+  message: Record<string, unknown> | string;
 }
 
 /** Every action the Social Registry API defines; any other is `rjct.action.invalid`. */
@@ -65,9 +71,13 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * need to answer (message_id, sender_id), is an err.request.bad; a header with a bad timestamp, count or version is
  * parsed, and its rejection raised later by `checkHeader`.
  */
-export function parseEnvelope(body: unknown): { envelope: Envelope; headerIssue?: HeaderRejection } {
-  if (!isObject(body) || !isObject(body.header) || !isObject(body.message)) {
+export function parseEnvelope(body: unknown): { envelope: ReceivedEnvelope; headerIssue?: HeaderRejection } {
+  if (!isObject(body) || !isObject(body.header)) {
     throw new DciError(400, 'err.request.bad', 'the body must be a DCI envelope {signature, header, message}');
+  }
+  const encrypted = body.header.is_msg_encrypted === true;
+  if (!isObject(body.message) && !(encrypted && typeof body.message === 'string')) {
+    throw new DciError(400, 'err.request.bad', encrypted ? '/message must be an EncryptedMessage object or a compact JWE' : '/message must be an object');
   }
   if (body.signature !== undefined && typeof body.signature !== 'string') {
     throw new DciError(400, 'err.request.bad', '/signature must be a string');
@@ -81,7 +91,7 @@ export function parseEnvelope(body: unknown): { envelope: Envelope; headerIssue?
     if (!reason) throw new DciError(400, 'err.request.bad', describeErrors(errors, '/header'));
     headerIssue = new HeaderRejection(reason, describeErrors(errors, '/header'));
   }
-  return { envelope: body as unknown as Envelope, headerIssue };
+  return { envelope: body as unknown as ReceivedEnvelope, headerIssue };
 }
 
 export interface HeaderLimits {

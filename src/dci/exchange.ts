@@ -9,7 +9,8 @@ import type { Actor } from '../security/actor.js';
 import type { KeyStore } from '../security/keys.js';
 import { callbackUrl, enqueueCallback, type Callback } from './callbacks.js';
 import { DciError, HeaderRejection } from './codes.js';
-import { checkHeader, parseEnvelope, responseHeader, type Envelope, type RequestHeader } from './envelope.js';
+import { decryptMessage, sealContent, type EncryptionKey } from './encryption.js';
+import { checkHeader, parseEnvelope, responseHeader, type Envelope, type ReceivedEnvelope, type RequestHeader, type ResponseHeader } from './envelope.js';
 import { partnerFor, type Partner } from './partners.js';
 import { signEnvelope, verifyEnvelopeSignature } from './signatures.js';
 import { completeMessage, recordMessage, type TransactionRow } from './transactions.js';
@@ -70,13 +71,17 @@ const ack = (correlationId: string, err?: DciError): DciAnswer => ({
   },
 });
 
-async function signed(ctx: DciContext, header: Record<string, unknown>, message?: Record<string, unknown>): Promise<DciAnswer> {
-  const content = message === undefined ? { header } : { header, message };
+/** Our answer: its message encrypted to `to` when given, then signed over what is sent. */
+async function signed(ctx: DciContext, header: ResponseHeader, message?: Record<string, unknown>, to?: EncryptionKey): Promise<DciAnswer> {
+  const content = await sealContent(message === undefined ? { header } : { header, message }, to);
   return { httpStatus: 200, body: { signature: await signEnvelope(await ctx.keys.signingKey(), content), ...content } };
 }
 
-/** Checks the signature as the partner's policy says: `off` never, `optional` when present, `required` always. */
-async function checkSignature(ctx: DciContext, partner: Partner, envelope: Envelope): Promise<void> {
+/**
+ * Checks the signature as the partner's policy says: `off` never, `optional` when present, `required` always. It
+ * covers the envelope as sent, so an encrypted message is verified before it is decrypted.
+ */
+async function checkSignature(ctx: DciContext, partner: Partner, envelope: ReceivedEnvelope): Promise<void> {
   if (partner.policy === 'off') return;
   if (envelope.signature === undefined || envelope.signature === '') {
     if (partner.policy === 'required') throw new DciError(401, 'err.signature.missing', 'this partner must sign its messages');
@@ -94,24 +99,42 @@ async function checkSignature(ctx: DciContext, partner: Partner, envelope: Envel
 interface Admitted {
   envelope: Envelope;
   partner: Partner;
+  /** Where the answer is encrypted to: set when the partner sent its message encrypted. */
+  encryptTo?: EncryptionKey;
   /** Set when the header breaks a rule: answered with a rjct header rather than worked on. */
   rejection?: HeaderRejection;
 }
 
 /**
- * The checks every DCI message goes through before any work: envelope, partner and sender_id, signature, header
- * rules. A DciError means the message cannot be answered as DCI (HttpErrorResponse); it is audited here.
+ * An encrypted message in clear, and the partner key its answer goes to: a partner that sends encrypted is answered
+ * encrypted, never in clear, so one without an encryption key is refused before any work.
+ */
+async function openEncrypted(ctx: DciContext, partner: Partner, received: ReceivedEnvelope): Promise<{ envelope: Envelope; encryptTo: EncryptionKey }> {
+  const message = await decryptMessage(ctx.keys, received.message);
+  const encryptTo = await partner.encryptionKey();
+  if (!encryptTo) {
+    throw new DciError(
+      400,
+      'err.encryption.invalid',
+      'no encryption key (a JWK with use "enc") is registered for this partner in jwks or at its jwks_url, so the answer cannot be encrypted',
+    );
+  }
+  return { envelope: { ...received, message }, encryptTo };
+}
+
+/**
+ * The checks every DCI message goes through before any work: envelope, partner and sender_id, signature, decryption,
+ * header rules. A DciError means the message cannot be answered as DCI (HttpErrorResponse); it is audited here.
  */
 async function admit<M>(ctx: DciContext, actor: Actor, body: unknown, handler: ExchangeHandler<M>, asynchronous: boolean): Promise<Admitted> {
-  let envelope: Envelope | undefined;
   try {
     const parsed = parseEnvelope(body);
-    envelope = parsed.envelope;
-    const partner = await partnerFor(ctx.db, actor.id, envelope.header.sender_id);
-    await checkSignature(ctx, partner, envelope);
-    if (envelope.header.is_msg_encrypted) {
-      throw new DciError(400, 'err.encryption.invalid', 'encrypted messages are not accepted yet; send is_msg_encrypted false');
-    }
+    const partner = await partnerFor(ctx.db, actor.id, parsed.envelope.header.sender_id);
+    await checkSignature(ctx, partner, parsed.envelope);
+    let envelope: Envelope;
+    let encryptTo: EncryptionKey | undefined;
+    if (parsed.envelope.header.is_msg_encrypted) ({ envelope, encryptTo } = await openEncrypted(ctx, partner, parsed.envelope));
+    else envelope = parsed.envelope as Envelope;
     if (envelope.header.receiver_id && envelope.header.receiver_id !== ctx.config.senderId) {
       throw new DciError(400, 'err.receiver_id.invalid', `this registry is "${ctx.config.senderId}", not "${envelope.header.receiver_id}"`);
     }
@@ -129,10 +152,10 @@ async function admit<M>(ctx: DciContext, actor: Actor, body: unknown, handler: E
       const count = handler.count(envelope.message);
       checkHeader(envelope.header, { action: handler.action, count, maxBatch: ctx.config.maxBatch, clockSkewSeconds: ctx.config.clockSkewSeconds, now: new Date() });
     } catch (err) {
-      if (err instanceof HeaderRejection) return { envelope, partner, rejection: err };
+      if (err instanceof HeaderRejection) return { envelope, partner, encryptTo, rejection: err };
       throw err;
     }
-    return { envelope, partner };
+    return { envelope, partner, encryptTo };
   } catch (err) {
     if (err instanceof DciError) {
       // Refusals are audited too: a stream of bad signatures from one client is worth seeing.
@@ -167,6 +190,7 @@ const duplicate = (header: RequestHeader) =>
 /** Records the message; undefined when it is a replay of one already received. */
 const record = (tx: Db, partner: Partner, header: RequestHeader, message: Record<string, unknown>, handler: { registry: string; action: string }) =>
   recordMessage(tx, {
+    messageEncrypted: header.is_msg_encrypted === true,
     clientId: partner.clientId,
     senderId: partner.senderId,
     messageId: header.message_id,
@@ -207,11 +231,11 @@ export async function exchange<M>(ctx: DciContext, actor: Actor, body: unknown, 
     if (err instanceof DciError) return errorAnswer(err);
     throw err;
   }
-  const { envelope, partner } = admitted;
+  const { envelope, partner, encryptTo } = admitted;
   const { header } = envelope;
   const rejectWith = async (reason: HeaderRejection) => {
     await auditRejection(ctx, actor, handler.action, header, reason);
-    return signed(ctx, { ...responseHeader(header, { action: handler.answerAction, status: 'rjct', senderId: ctx.config.senderId, completed: 0, reason }) });
+    return signed(ctx, responseHeader(header, { action: handler.answerAction, status: 'rjct', senderId: ctx.config.senderId, completed: 0, reason }));
   };
   if (admitted.rejection) return rejectWith(admitted.rejection);
 
@@ -221,7 +245,7 @@ export async function exchange<M>(ctx: DciContext, actor: Actor, body: unknown, 
   });
   if (!outcome) return rejectWith(duplicate(header));
   const answerHeader = responseHeader(header, { action: handler.answerAction, status: 'succ', senderId: ctx.config.senderId, completed: outcome.completed });
-  return signed(ctx, { ...answerHeader }, outcome.message);
+  return signed(ctx, answerHeader, outcome.message, encryptTo);
 }
 
 /** What the dci-process worker needs to do an accepted asynchronous request later. */

@@ -85,6 +85,7 @@ async function notifySubscriber(tx: Db, ctx: DciContext, registry: DciRegistry, 
       registry: registry.name,
       status: 'succ',
       recordCount: records.length,
+      messageEncrypted: subscription.messageEncrypted,
     })
     .returning({ id: dciTransactions.id });
   await enqueueCallback(tx, ctx.jobs, { transaction: row!.id, url, header, message });

@@ -4,7 +4,8 @@ import type { Db } from '../db/client.js';
 import { clients } from '../db/schema/index.js';
 import { findEnabledClient, type SignaturePolicy } from '../security/clients.js';
 import { DciError } from './codes.js';
-import { localKeys, remoteKeys, type KeyResolver } from './signatures.js';
+import { encryptionKeyIn, type EncryptionKey } from './encryption.js';
+import { localKeys, remoteJwks, remoteKeys, type KeyResolver } from './signatures.js';
 
 /** A DCI partner: an OAuth client with DCI settings. */
 export interface Partner {
@@ -13,7 +14,15 @@ export interface Partner {
   callbackUrl: string | null;
   policy: SignaturePolicy;
   resolveKey: KeyResolver;
+  /** The partner's key (`use` enc) our encrypted answers go to; undefined when it publishes none. */
+  encryptionKey(): Promise<EncryptionKey | undefined>;
 }
+
+type ClientRow = NonNullable<Awaited<ReturnType<typeof findEnabledClient>>>;
+
+/** From the registered key set when there is one, else from the jwks_url. */
+const encryptionKeyOf = async (row: ClientRow) =>
+  encryptionKeyIn(row.jwks ? (row.jwks as { keys: JWK[] }) : row.dciJwksUrl ? await remoteJwks(row.dciJwksUrl) : undefined);
 
 /** The partner behind the access token; its header sender_id must be the one registered for it. */
 export async function partnerFor(db: Db, clientId: string, headerSenderId: string): Promise<Partner> {
@@ -32,7 +41,14 @@ export async function partnerFor(db: Db, clientId: string, headerSenderId: strin
     callbackUrl: row.dciCallbackUrl,
     policy: (row.dciSignaturePolicy ?? 'required') as SignaturePolicy,
     resolveKey,
+    encryptionKey: () => encryptionKeyOf(row),
   };
+}
+
+/** The encryption key of an enabled partner, for answers sent after the exchange (callbacks, notify). */
+export async function partnerEncryptionKey(db: Db, clientId: string): Promise<EncryptionKey | undefined> {
+  const row = await findEnabledClient(db, clientId);
+  return row ? encryptionKeyOf(row) : undefined;
 }
 
 /** Client ids of enabled partners whose messages are never verified (signature_policy off), for a start-up warning. */

@@ -7,12 +7,16 @@ import addFormatsModule from 'ajv-formats';
 const folder = fileURLToPath(new URL('../../schemas/dci/', import.meta.url));
 const BASE = 'https://convergence-hub.org/schemas/dci/';
 
-/** Which specification a schema comes from: the Social Registry API (schemas/dci) or the CRVS API (schemas/dci/crvs). */
-export type DciSpec = 'social' | 'crvs';
+/**
+ * Which specification a schema comes from: the Social Registry API (schemas/dci), the CRVS API (schemas/dci/crvs) or
+ * the disbursement API (schemas/dci/disburse).
+ */
+export type DciSpec = 'social' | 'crvs' | 'disburse';
 
 const SPECS: Record<DciSpec, { base: string; components: string }> = {
   social: { base: BASE, components: `${BASE}social_api_v1.0.0.components.json` },
   crvs: { base: `${BASE}crvs/`, components: `${BASE}crvs/crvs_api_v1.0.0.components.json` },
+  disburse: { base: `${BASE}disburse/`, components: `${BASE}disburse/disburse_v1.0.0.components.json` },
 };
 
 // ajv-formats is CommonJS with a default export; under NodeNext the callable sits on `.default`.
@@ -24,7 +28,7 @@ function loadAjv(): Ajv {
   addFormats(ajv);
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && Math.abs(n) <= 2 ** 31 });
   ajv.addFormat('binary', true);
-  for (const dir of [folder, `${folder}crvs/`]) {
+  for (const dir of [folder, `${folder}crvs/`, `${folder}disburse/`]) {
     for (const file of fs.readdirSync(dir)) {
       if (file.endsWith('.json')) ajv.addSchema(JSON.parse(fs.readFileSync(dir + file, 'utf8')) as object);
     }

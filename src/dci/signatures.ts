@@ -34,6 +34,7 @@ const invalid = (why: string) => new DciError(401, 'err.signature.invalid', `the
 export async function localKeys(jwks: { keys: JWK[] }): Promise<KeyResolver> {
   const byId = new Map<string, JWK>();
   for (const jwk of jwks.keys) {
+    if (jwk.use === 'enc') continue;
     byId.set(await calculateJwkThumbprint(jwk), jwk);
     if (typeof jwk.kid === 'string') byId.set(jwk.kid, jwk);
   }
@@ -51,13 +52,31 @@ export async function localKeys(jwks: { keys: JWK[] }): Promise<KeyResolver> {
 /** Remote key sets by URL; jose caches each set's keys and refetches on an unknown kid (with a cooldown). */
 const remoteSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
-export function remoteKeys(url: string): KeyResolver {
+function remoteSet(url: string) {
   let set = remoteSets.get(url);
   if (!set) {
     set = createRemoteJWKSet(new URL(url));
     remoteSets.set(url, set);
   }
-  const keys = set;
+  return set;
+}
+
+/**
+ * The whole key set at `url`, from the same cache as signature verification (fetched when stale); undefined when it
+ * cannot be fetched. jose selects only signature keys itself, so encryption keys are picked from this.
+ */
+export async function remoteJwks(url: string): Promise<{ keys: JWK[] } | undefined> {
+  const set = remoteSet(url);
+  try {
+    if (!set.fresh) await set.reload();
+  } catch {
+    return undefined;
+  }
+  return set.jwks();
+}
+
+export function remoteKeys(url: string): KeyResolver {
+  const keys = remoteSet(url);
   return async (header) => {
     try {
       return await keys({ ...header, alg: header.alg ?? 'EdDSA' });

@@ -97,6 +97,8 @@ export function subscribeHandler(ctx: DciContext, registry: DciRegistry): Exchan
             endsAt: window ? new Date(window.end_time) : null,
             frequency: window?.frequency ?? null,
             locale: item.locale ?? null,
+            // A partner that subscribed encrypted is notified encrypted.
+            messageEncrypted: exchangeRow.messageEncrypted,
           })
           .returning();
         return {

@@ -10,7 +10,7 @@ export type TransactionRow = typeof dciTransactions.$inferSelect;
  */
 export async function recordMessage(
   tx: Db,
-  values: { clientId: string; senderId: string; messageId: string; transactionId: string | null; action: string; registry: string },
+  values: { clientId: string; senderId: string; messageId: string; transactionId: string | null; action: string; registry: string; messageEncrypted: boolean },
 ): Promise<TransactionRow | undefined> {
   const [row] = await tx
     .insert(dciTransactions)

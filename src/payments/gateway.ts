@@ -1,3 +1,5 @@
+import type { Db } from '../db/client.js';
+
 /**
  * The port every payment gateway implements. The domain hands over batches of payments and learns their outcome;
  * how they travel (a file for a bank, a simulator, an HTTP API, a queued DCI `disburse`) is the adapter's business.
@@ -16,8 +18,8 @@ export interface OutgoingPayment {
   currency: string | null;
   beneficiary_id: string;
   subject_id: string;
-  /** The payee as the registry knows them (a household's head for household programmes). */
-  payee: { name: string | null; phone: string | null };
+  /** The payee as the registry knows them (a household's head for household programmes); id null without one. */
+  payee: { id: string | null; name: string | null; phone: string | null };
 }
 
 export interface OutgoingBatch {
@@ -62,13 +64,25 @@ export interface SettlementReport {
   amount?: string | null;
 }
 
+/** Where a batch is being recorded. */
+export interface SendContext {
+  /**
+   * The transaction that records the receipt: a gateway that queues its work (a job per batch) enqueues it here, so
+   * the work exists if and only if the batch is recorded as sent. Read the registry through it too.
+   */
+  tx: Db;
+}
+
 export interface PaymentGateway {
   readonly name: string;
   /** Most payments per `send` call. */
   readonly batchSize: number;
-  send(batch: OutgoingBatch): Promise<BatchReceipt>;
-  /** Settled outcomes the gateway knows of among `references` (those still unsettled are left out). */
-  fetchStatus(references: string[]): Promise<SettlementReport[]>;
+  send(batch: OutgoingBatch, context: SendContext): Promise<BatchReceipt>;
+  /**
+   * Settled outcomes the gateway knows of among `references`, all of cycle `cycle_id` (those still unsettled are left
+   * out). An asynchronous gateway may answer none and deliver them later to the same reconciliation.
+   */
+  fetchStatus(references: string[], context: { cycle_id: string }): Promise<SettlementReport[]>;
   /** Reads an operator's reconciliation file, for gateways that exchange files. */
   parseReconciliation?(content: string): Promise<SettlementReport[]>;
 }

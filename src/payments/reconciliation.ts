@@ -15,6 +15,7 @@ const LISTED_MISMATCHES = 1000;
  * PAID or FAILED with the reason, keeping the gateway's reference. Whatever does not match cleanly is reported and
  * left alone: a reference reported twice, one this cycle does not have, a different amount, a payment already
  * settled the other way, or one that was never payable. Reporting the same outcome again changes nothing.
+ * With `gateway`, the reports come from that gateway, which may settle only the cycles sent through it.
  */
 export function reconcile(
   db: Db,
@@ -22,10 +23,12 @@ export function reconcile(
   cycleId: string,
   reports: SettlementReport[],
   source: string,
+  options: { gateway?: string } = {},
 ): Promise<ReconciliationResult> {
   return db.transaction(async (tx) => {
     const { cycle, plan } = await loadCycle(tx, actor, cycleId, true);
     if (cycle.status === 'DRAFT') throw conflict('a DRAFT cycle has sent nothing to reconcile');
+    if (options.gateway !== undefined && plan.gateway !== options.gateway) throw conflict(`the cycle is not paid through gateway ${options.gateway}`);
     const rows = reports.map((r, i) => ({
       line: r.line ?? i + 1,
       reference_id: r.reference_id,
@@ -98,7 +101,7 @@ export async function reconcileFromGateway(db: Db, actor: Actor, gateways: Gatew
   );
   const reports: SettlementReport[] = [];
   for (let i = 0; i < sent.length; i += gateway.batchSize) {
-    reports.push(...(await gateway.fetchStatus(sent.slice(i, i + gateway.batchSize).map((r) => r.reference_id))));
+    reports.push(...(await gateway.fetchStatus(sent.slice(i, i + gateway.batchSize).map((r) => r.reference_id), { cycle_id: cycleId })));
   }
   return reconcile(db, actor, cycleId, reports, `gateway:${gateway.name}`);
 }

@@ -61,10 +61,10 @@ async function sendBatch(
   sequence: number,
 ): Promise<BatchOutcome | null> {
   return db.transaction(async (tx) => {
-    const rows = await queryRows<Outgoing & { name: string | null; phone: string | null }>(
+    const rows = await queryRows<Outgoing & { payee_id: string | null; name: string | null; phone: string | null }>(
       tx,
       sql`SELECT p.id, p.reference_id, p.amount::text AS amount, p.currency, p.beneficiary_id, p.subject_id,
-                 pi.given_name || ' ' || pi.family_name AS name, pi.phone
+                 pi.id AS payee_id, pi.given_name || ' ' || pi.family_name AS name, pi.phone
           FROM payments p JOIN beneficiaries b ON b.id = p.beneficiary_id ${payeeJoin(programme)}
           WHERE p.cycle_id = ${cycleId} AND p.status = 'PENDING' AND b.status = 'ACTIVE'
             AND ${conditional ? sql`p.compliant IS TRUE` : sql`TRUE`} AND p.id > ${afterId}
@@ -75,10 +75,10 @@ async function sendBatch(
     const ids = rows.map((r) => r.id);
     const lastId = ids[ids.length - 1]!;
     await tx.execute(sql`UPDATE payments SET attempts = attempts + 1 WHERE id IN ${ids}`);
-    const batch = rows.map(({ name, phone, id: _id, ...payment }) => ({ ...payment, payee: { name, phone } }));
+    const batch = rows.map(({ payee_id, name, phone, id: _id, ...payment }) => ({ ...payment, payee: { id: payee_id, name, phone } }));
     let receipt;
     try {
-      receipt = await gateway.send({ cycle_id: cycleId, sequence, payments: batch });
+      receipt = await gateway.send({ cycle_id: cycleId, sequence, payments: batch }, { tx });
     } catch (err) {
       const error = `gateway ${gateway.name}: ${(err as Error).message}`;
       await tx.execute(sql`UPDATE payments SET last_error = ${error} WHERE id IN ${ids}`);

@@ -8,6 +8,7 @@ import { decodeCursor, toPage, type Page } from '../db/keyset.js';
 import { clients } from '../db/schema/index.js';
 import { HubError, notFound, unprocessable } from '../errors.js';
 import { hasScope, type Actor } from './actor.js';
+import { ENCRYPTION_ALGORITHMS, encryptionAlgorithmOf, signingAlgorithmOf } from './jwk-algorithms.js';
 import { assertLocationInScope, withinScope } from './geo-scope.js';
 import { SCOPE_NAMES } from './scopes.js';
 import { hashSecret, newSecret, verifySecret } from './secrets.js';
@@ -19,7 +20,10 @@ export const ScopeName = Type.Union(
 
 const Jwks = Type.Object(
   { keys: Type.Array(Type.Object({ kty: Type.String() }, { additionalProperties: true }), { minItems: 1, maxItems: 10 }) },
-  { description: 'Public keys for private_key_jwt client authentication (RFC 7523).' },
+  {
+    description:
+      'Public keys: for private_key_jwt client authentication (RFC 7523) and DCI message signatures (`use` sig or no `use`), and the key DCI answers are encrypted to (`use` enc).',
+  },
 );
 
 export const SIGNATURE_POLICIES = ['required', 'optional', 'off'] as const;
@@ -38,7 +42,7 @@ export const DciSettings = Type.Object(
       Type.Union([HttpUrl('Base URL of the partner\'s DCI callbacks; every `sender_uri` must start with it.'), Type.Null()]),
     ),
     jwks_url: Type.Optional(
-      Type.Union([HttpUrl('Where the partner publishes its signing keys (used when `jwks` is not registered).'), Type.Null()]),
+      Type.Union([HttpUrl('Where the partner publishes its signing keys and its encryption key (used when `jwks` is not registered).'), Type.Null()]),
     ),
     signature_policy: Type.Optional(
       Type.Union(
@@ -135,21 +139,15 @@ function dciColumns(dci: DciSettings | undefined): Partial<typeof clients.$infer
   return set;
 }
 
-const EC_ALGORITHMS: Record<string, string> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' };
-
-/** A JWK's `alg`, or the usual one for its key type when it names none (RFC 7517 makes `alg` optional). */
-function algorithmOf(jwk: Record<string, unknown>): string {
-  if (typeof jwk.alg === 'string') return jwk.alg;
-  if (jwk.kty === 'RSA') return 'RS256';
-  if (jwk.kty === 'OKP') return 'EdDSA';
-  return EC_ALGORITHMS[String(jwk.crv)] ?? 'ES256';
-}
-
 async function checkJwks(jwks: { keys: Record<string, unknown>[] }) {
   for (const [i, jwk] of jwks.keys.entries()) {
     if ('d' in jwk || 'k' in jwk) throw unprocessable('only public keys may be registered', `/jwks/keys/${i}`);
+    const alg = jwk.use === 'enc' ? encryptionAlgorithmOf(jwk) : signingAlgorithmOf(jwk);
+    if (alg === undefined) {
+      throw unprocessable(`an encryption key (use "enc") must be RSA or EC/OKP with alg one of ${ENCRYPTION_ALGORITHMS.join(', ')}`, `/jwks/keys/${i}`);
+    }
     try {
-      await importJWK(jwk as JWK, algorithmOf(jwk));
+      await importJWK(jwk as JWK, alg);
     } catch (err) {
       throw unprocessable(`not a usable public key: ${(err as Error).message}`, `/jwks/keys/${i}`);
     }

@@ -1,4 +1,4 @@
-import { desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import {
   calculateJwkThumbprint,
   compactDecrypt,
@@ -16,6 +16,14 @@ import { signingKeys } from '../db/schema/index.js';
 import type { Actor } from './actor.js';
 
 export type KeyAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
+
+/**
+ * The hub's DCI message encryption key: RSA-OAEP-256 wraps a fresh content key, so a partner's JWE carries exactly the
+ * spec's EncryptedMessage header (alg, enc, kid) and encrypted_key, with no ephemeral key to place.
+ */
+export const ENCRYPTION_ALGORITHM = 'RSA-OAEP-256';
+
+type KeyUse = 'sig' | 'enc';
 
 export interface KeyStoreOptions {
   algorithm: KeyAlgorithm;
@@ -37,6 +45,12 @@ export interface SigningKey {
   key: CryptoKey;
 }
 
+export interface DecryptionKey {
+  kid: string;
+  alg: string;
+  key: CryptoKey;
+}
+
 export class KeyStoreError extends Error {}
 
 /** Serialises key creation and rotation across instances sharing one PostgreSQL. */
@@ -49,21 +63,26 @@ const RELOAD_INTERVAL_MS = 5_000;
 const PRIVATE_KEY_JWE = { alg: 'PBES2-HS512+A256KW', enc: 'A256GCM', p2c: 100_000 } as const;
 
 /**
- * The hub's own key pairs, kept in the database so every instance signs and verifies with the same keys.
- * One key is active (signs); rotated-out keys stay in the JWKS until every token they signed has expired.
+ * The hub's own key pairs, kept in the database so every instance signs, verifies and decrypts with the same keys.
+ * One signing key and one encryption key are active; rotated-out keys stay in the JWKS (and encryption keys keep
+ * decrypting) until every token they signed has expired, which also covers partners' cached copies of the JWKS.
  */
 export class KeyStore {
   private active: { key: SigningKey; loadedAt: number } | undefined;
   private verification = new Map<string, CryptoKey>();
   private lastReload = 0;
   private reloading: Promise<void> | undefined;
+  /** Unsealed decryption keys by kid, with the end of their publication (null while active). */
+  private decryption = new Map<string, { key: DecryptionKey; until: Date | null }>();
+  private lastDecryptionReload = 0;
+  private decryptionReloading: Promise<void> | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly options: KeyStoreOptions,
   ) {}
 
-  /** Creates the first key pair if there is none; encrypts stored plaintext keys once HUB_SECRET is set. */
+  /** Creates the first key pairs if there are none; encrypts stored plaintext keys once HUB_SECRET is set. */
   async initialise(): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(${KEY_LOCK})`);
@@ -81,12 +100,17 @@ export class KeyStore {
         // A changed HUB_SECRET must stop the start here, not fail every token request later.
         if (row.encrypted !== 'none' && row.retiredAt === null) await this.unseal(row.privateKey, row.encrypted);
       }
-      if (!rows.some((r) => r.retiredAt === null)) await this.insertNewKey(tx);
+      for (const use of ['sig', 'enc'] as const) {
+        if (!rows.some((r) => r.retiredAt === null && r.use === use)) await this.insertNewKey(tx, use);
+      }
     });
   }
 
-  /** Makes a new active key; the previous one signs no more but stays published for one token lifetime. */
-  async rotate(actor: Pick<Actor, 'id'>): Promise<{ kid: string; retired: string[] }> {
+  /**
+   * Makes new active signing and encryption keys; the previous ones sign (and are encrypted to) no more, but stay
+   * published, and the encryption key keeps decrypting, for one token lifetime.
+   */
+  async rotate(actor: Pick<Actor, 'id'>): Promise<{ kid: string; encryption_kid: string; retired: string[] }> {
     const result = await this.db.transaction(async (tx) => {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(${KEY_LOCK})`);
       const now = new Date();
@@ -96,8 +120,9 @@ export class KeyStore {
         .set({ retiredAt: now, publishUntil })
         .where(isNull(signingKeys.retiredAt))
         .returning({ kid: signingKeys.kid });
-      const kid = await this.insertNewKey(tx);
-      const outcome = { kid, retired: retired.map((r) => r.kid) };
+      const kid = await this.insertNewKey(tx, 'sig');
+      const encryptionKid = await this.insertNewKey(tx, 'enc');
+      const outcome = { kid, encryption_kid: encryptionKid, retired: retired.map((r) => r.kid) };
       await appendAudit(tx, actor, { action: 'key.rotate', entityType: 'signing_key', entityId: kid, after: outcome });
       return outcome;
     });
@@ -110,7 +135,7 @@ export class KeyStore {
     const [row] = await this.db
       .select()
       .from(signingKeys)
-      .where(isNull(signingKeys.retiredAt))
+      .where(and(isNull(signingKeys.retiredAt), eq(signingKeys.use, 'sig')))
       .orderBy(desc(signingKeys.createdAt))
       .limit(1);
     if (!row) throw new KeyStoreError('no active signing key: the key store was not initialised');
@@ -143,24 +168,72 @@ export class KeyStore {
     return this.verification.get(kid);
   }
 
+  /** The active encryption key's id: what a JWE without a `kid` is taken to be addressed to. */
+  async encryptionKid(): Promise<string | undefined> {
+    const [row] = await this.db
+      .select({ kid: signingKeys.kid })
+      .from(signingKeys)
+      .where(and(isNull(signingKeys.retiredAt), eq(signingKeys.use, 'enc')))
+      .orderBy(desc(signingKeys.createdAt))
+      .limit(1);
+    return row?.kid;
+  }
+
+  /**
+   * The private key of a published encryption key, by `kid`. Unsealing a key costs a PBES2 derivation, so keys are
+   * kept once loaded. The list is reloaded for an unknown kid (at most once per RELOAD_INTERVAL_MS) and when older
+   * than ACTIVE_KEY_CACHE_MS, which picks up rotations by other instances; a key whose publication window has closed
+   * decrypts no more.
+   */
+  async decryptionKey(kid: string): Promise<DecryptionKey | undefined> {
+    const age = Date.now() - this.lastDecryptionReload;
+    if (!this.decryptionReloading && (age >= ACTIVE_KEY_CACHE_MS || (!this.decryption.has(kid) && age >= RELOAD_INTERVAL_MS))) {
+      this.lastDecryptionReload = Date.now();
+      this.decryptionReloading = this.loadDecryptionKeys().finally(() => {
+        this.decryptionReloading = undefined;
+      });
+    }
+    if (this.decryptionReloading) await this.decryptionReloading;
+    const entry = this.decryption.get(kid);
+    if (!entry || (entry.until !== null && entry.until <= new Date())) return undefined;
+    return entry.key;
+  }
+
   private async loadVerificationKeys(): Promise<void> {
     const next = new Map<string, CryptoKey>();
     for (const row of await this.publishedRows()) {
+      if (row.use !== 'sig') continue;
       next.set(row.kid, (await importJWK(row.publicJwk as JWK, row.alg)) as CryptoKey);
     }
     this.verification = next;
   }
 
+  private async loadDecryptionKeys(): Promise<void> {
+    const next = new Map<string, { key: DecryptionKey; until: Date | null }>();
+    for (const row of await this.publishedRows()) {
+      if (row.use !== 'enc') continue;
+      const known = this.decryption.get(row.kid);
+      const key = known?.key ?? {
+        kid: row.kid,
+        alg: row.alg,
+        key: (await importJWK(JSON.parse(await this.unseal(row.privateKey, row.encrypted)) as JWK, row.alg)) as CryptoKey,
+      };
+      next.set(row.kid, { key, until: row.retiredAt === null ? null : row.publishUntil });
+    }
+    this.decryption = next;
+  }
+
+  /** Active and still-published keys, newest first; of one generation the signing key before the encryption key. */
   private publishedRows() {
     return this.db
       .select()
       .from(signingKeys)
       .where(or(isNull(signingKeys.retiredAt), gt(signingKeys.publishUntil, new Date())))
-      .orderBy(desc(signingKeys.createdAt));
+      .orderBy(desc(signingKeys.createdAt), desc(signingKeys.use));
   }
 
-  private async insertNewKey(tx: Db): Promise<string> {
-    const alg = this.options.algorithm;
+  private async insertNewKey(tx: Db, use: KeyUse): Promise<string> {
+    const alg = use === 'sig' ? this.options.algorithm : ENCRYPTION_ALGORITHM;
     const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, crv: alg === 'EdDSA' ? 'Ed25519' : undefined });
     const publicJwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(publicJwk);
@@ -168,12 +241,14 @@ export class KeyStore {
     await tx.insert(signingKeys).values({
       kid,
       alg,
-      publicJwk: { ...publicJwk, kid, alg, use: 'sig' },
+      use,
+      publicJwk: { ...publicJwk, kid, alg, use },
       privateKey: this.options.secret ? await this.seal(privateJson) : privateJson,
       encrypted: this.options.secret ? 'pbes2' : 'none',
     });
     this.verification.clear();
     this.lastReload = 0;
+    this.lastDecryptionReload = 0;
     return kid;
   }
 

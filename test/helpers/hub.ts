@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { FastifyBaseLogger, FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import PgBoss from 'pg-boss';
 import postgres from 'postgres';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -28,16 +31,59 @@ export interface TestHub {
   client(scopes: string[], extra?: Record<string, unknown>): Promise<{ clientId: string; secret: string; token: string }>;
 }
 
-/** A migrated database made once per test process, copied for each test database (migrating is the slow part). */
+/**
+ * Every test database is a copy of one migrated database (migrating is the slow part): a PGlite snapshot kept on disk
+ * and a template database on the TEST_DATABASE_URL server, both named by a digest of the migrations, so each is made
+ * once and shared by every test process (and later runs) until a migration changes. They also hold pg-boss's schema,
+ * which every hub would otherwise install at start.
+ */
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+const MODULES_DIR = fileURLToPath(new URL('../../node_modules/', import.meta.url));
+const STALE_AFTER_MS = 24 * 3600 * 1000;
+
+function migrationsDigest(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else hash.update(entry.name).update(fs.readFileSync(file));
+    }
+  };
+  walk(MIGRATIONS_DIR);
+  for (const pkg of ['@electric-sql/pglite', 'pg-boss']) hash.update(fs.readFileSync(path.join(MODULES_DIR, pkg, 'package.json')));
+  return hash.digest('hex').slice(0, 16);
+}
+
+async function migrate(database: Database): Promise<void> {
+  await database.migrate();
+  const boss = new PgBoss({ db: database, schema: 'pgboss', supervise: false, schedule: false });
+  await boss.start();
+  await boss.stop({ graceful: false, wait: true });
+}
+
 let migratedSnapshot: Promise<Blob> | undefined;
 let migratedTemplate: Promise<string> | undefined;
 
 function pgliteSnapshot(): Promise<Blob> {
   migratedSnapshot ??= (async () => {
+    const dir = path.join(os.tmpdir(), 'hub-test-snapshots');
+    const file = path.join(dir, `pglite-${migrationsDigest()}.tar`);
+    if (fs.existsSync(file)) return new Blob([fs.readFileSync(file)]);
     const database = await openDatabase({ memory: true });
     try {
-      await database.migrate();
-      return await database.snapshot!();
+      await migrate(database);
+      const snapshot = await database.snapshot!();
+      fs.mkdirSync(dir, { recursive: true });
+      for (const old of fs.readdirSync(dir)) {
+        const oldFile = path.join(dir, old);
+        if (Date.now() - fs.statSync(oldFile).mtimeMs > STALE_AFTER_MS) fs.rmSync(oldFile, { force: true });
+      }
+      // Written aside and renamed: a process reading it never sees half a file.
+      const partial = `${file}.${process.pid}`;
+      fs.writeFileSync(partial, Buffer.from(await snapshot.arrayBuffer()));
+      fs.renameSync(partial, file);
+      return snapshot;
     } finally {
       await database.close();
     }
@@ -45,71 +91,89 @@ function pgliteSnapshot(): Promise<Blob> {
   return migratedSnapshot;
 }
 
-/** A migrated template database on the TEST_DATABASE_URL server, named by this process, dropped when it exits. */
-function postgresTemplate(admin: postgres.Sql, serverUrl: string): Promise<string> {
+const withDatabaseName = (serverUrl: string, name: string) => {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+};
+
+/**
+ * The shared template database, made under an advisory lock by the first process that needs it: migrated under a
+ * temporary name and renamed when done, so a killed run never leaves a half-migrated template behind.
+ */
+function postgresTemplate(serverUrl: string): Promise<string> {
   migratedTemplate ??= (async () => {
-    const name = `hub_tpl_${process.pid}_${randomBytes(3).toString('hex')}`;
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    const database = await openDatabase({ url: url.toString() });
+    const name = `hub_tpl_${migrationsDigest()}`;
+    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
     try {
-      await database.migrate();
+      await admin`SELECT pg_advisory_lock(hashtext('hub test template'))`;
+      const [existing] = await admin`SELECT 1 FROM pg_database WHERE datname = ${name}`;
+      if (existing) return name;
+      const stale = await admin`SELECT datname FROM pg_database WHERE datname ~ '^hub_tpl_[0-9a-f]{16}$'
+        AND coalesce(shobj_description(oid, 'pg_database'), '') < ${new Date(Date.now() - STALE_AFTER_MS).toISOString()}`;
+      for (const { datname } of stale) await admin.unsafe(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+      const building = `${name}_${process.pid}`;
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`);
+      await admin.unsafe(`CREATE DATABASE ${building}`);
+      const database = await openDatabase({ url: withDatabaseName(serverUrl, building) });
+      try {
+        await migrate(database);
+      } finally {
+        await database.close();
+      }
+      await admin.unsafe(`ALTER DATABASE ${building} RENAME TO ${name}`);
+      await admin.unsafe(`COMMENT ON DATABASE ${name} IS '${new Date().toISOString()}'`);
+      return name;
     } finally {
-      await database.close();
+      await admin`SELECT pg_advisory_unlock(hashtext('hub test template'))`.catch(() => {});
+      await admin.end();
     }
-    process.once('beforeExit', () => {
-      const cleanup = postgres(serverUrl, { max: 1, onnotice: () => {} });
-      void cleanup.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => cleanup.end());
-    });
-    return name;
   })();
   return migratedTemplate;
 }
 
-/**
- * A fresh, migrated database per call: in-memory PGlite by default, or a new database on the server named by
- * TEST_DATABASE_URL (dropped at teardown). Both are copies of one migrated database per test process.
- */
-export async function freshDatabase(t: Teardown): Promise<Database> {
-  const serverUrl = process.env.TEST_DATABASE_URL;
-  if (!serverUrl) {
-    const database = await openDatabase({ memory: true, from: await pgliteSnapshot() });
-    t.teardown(() => database.close());
-    return database;
-  }
+/** A new database on the TEST_DATABASE_URL server copied from the migrated template, dropped at teardown. */
+async function templateCopy(t: Teardown, serverUrl: string): Promise<string> {
+  const template = await postgresTemplate(serverUrl);
   const name = `hub_test_${randomBytes(6).toString('hex')}`;
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  const template = await postgresTemplate(admin, serverUrl);
   await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${template}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString() });
   t.teardown(async () => {
-    await database.close();
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   });
+  return withDatabaseName(serverUrl, name);
+}
+
+/**
+ * A fresh, migrated database per call: in-memory PGlite by default, or a new database on the server named by
+ * TEST_DATABASE_URL (dropped at teardown).
+ */
+export async function freshDatabase(t: Teardown): Promise<Database> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  const database = serverUrl
+    ? await openDatabase({ url: await templateCopy(t, serverUrl) })
+    : await openDatabase({ memory: true, from: await pgliteSnapshot() });
+  t.teardown(() => database.close());
   return database;
 }
 
 /**
- * Environment for a CLI child process on a fresh database: a new database on the TEST_DATABASE_URL server
+ * Environment for a CLI child process on a fresh, migrated database: a new database on the TEST_DATABASE_URL server
  * (dropped at teardown), or an embedded one in a temporary HUB_DATA_DIR.
  */
 export async function freshDatabaseEnv(t: Teardown): Promise<Record<string, string>> {
   const serverUrl = process.env.TEST_DATABASE_URL;
-  if (!serverUrl) return { HUB_DATA_DIR: tempDir(t) };
-  const name = `hub_test_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  t.teardown(async () => {
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  });
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { DATABASE_URL: url.toString(), HUB_DATA_DIR: tempDir(t) };
+  if (!serverUrl) return { HUB_DATA_DIR: await migratedDataDir(t) };
+  return { DATABASE_URL: await templateCopy(t, serverUrl), HUB_DATA_DIR: tempDir(t) };
+}
+
+/** A temporary HUB_DATA_DIR whose embedded database is already migrated (a copy of the snapshot). */
+export async function migratedDataDir(t: Teardown): Promise<string> {
+  const dataDir = tempDir(t);
+  const client = new PGlite({ dataDir: path.join(dataDir, 'pglite'), loadDataDir: await pgliteSnapshot() });
+  await client.close();
+  return dataDir;
 }
 
 export function tempDir(t: Teardown): string {
@@ -121,7 +185,7 @@ export function tempDir(t: Teardown): string {
 export async function testHub(
   t: Teardown,
   env: Record<string, string> = {},
-  options: { workers?: boolean; gateways?: GatewayRegistry } = {},
+  options: { workers?: boolean; gateways?: GatewayRegistry; logger?: FastifyBaseLogger } = {},
 ): Promise<TestHub> {
   const database = await freshDatabase(t);
   const config = loadConfig({ HUB_DATA_DIR: tempDir(t), ...env });

@@ -96,7 +96,7 @@ t.test('sandbox: deterministic failures, deferred settlement, status checks are 
     if (p.status === 'FAILED') t.match(p.reason, /simulated failure/);
   }
   const again = new SandboxGateway('again', { failureRate: 0.5, seed: 7, settle: 'immediate', batchSize: 10 });
-  const replay = await again.send({ cycle_id: cycle.id, sequence: 1, payments: provider.payouts().map((p) => ({ reference_id: p.reference_id, amount: p.amount, currency: 'BIF', beneficiary_id: p.reference_id, subject_id: p.reference_id, payee: { name: null, phone: null } })) });
+  const replay = await again.send({ cycle_id: cycle.id, sequence: 1, payments: provider.payouts().map((p) => ({ reference_id: p.reference_id, amount: p.amount, currency: 'BIF', beneficiary_id: p.reference_id, subject_id: p.reference_id, payee: { id: null, name: null, phone: null } })) });
   t.same(replay.results.map((r) => r.status), provider.payouts().map((p) => p.status), 'the same seed gives the same outcomes');
   t.match((await hub.request({ method: 'POST', url: `/api/v1/payment-cycles/${cycle.id}/status-check` })).json(), { reported: 0, paid: 0 }, 'settled payments are not asked again');
 });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eq, sql } from 'drizzle-orm';
+import { desc, eq, inArray, sql } from 'drizzle-orm';
 import { calculateJwkThumbprint, decodeProtectedHeader, type JWK } from 'jose';
 import t, { type Test } from 'tap';
 import { buildApp } from '../../src/app.js';
@@ -31,16 +31,20 @@ async function bootstrapToken(app: TestHub['app'], dataDir: string): Promise<str
   return res.json().access_token;
 }
 
+/** The JWKS holds one signing key (`alg`, `kty`) and one DCI encryption key, public parts only. */
 async function assertPublishesOnly(t: Test, hub: TestHub, alg: string, kty: string) {
   const keys = await jwks(hub);
-  t.equal(keys.length, 1);
-  const [key] = keys as [JWK];
+  t.same(keys.map((k) => k.use), ['sig', 'enc'], 'the signing key, then the encryption key');
+  const [key, enc] = keys as [JWK, JWK];
   t.equal(key.alg, alg);
   t.equal(key.kty, kty);
-  t.equal(key.use, 'sig');
-  t.equal(key.kid, await calculateJwkThumbprint(key), 'kid is the RFC 7638 thumbprint');
-  for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) t.notOk(part in key, `no private member "${part}"`);
-  t.equal(kidOf(hub.adminToken), key.kid, 'tokens name the published key');
+  t.equal(enc.alg, 'RSA-OAEP-256', 'the encryption key wraps content keys with RSA-OAEP-256');
+  t.equal(enc.kty, 'RSA');
+  for (const k of keys) {
+    t.equal(k.kid, await calculateJwkThumbprint(k), `${k.use}: kid is the RFC 7638 thumbprint`);
+    for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) t.notOk(part in k, `${k.use}: no private member "${part}"`);
+  }
+  t.equal(kidOf(hub.adminToken), key.kid, 'tokens name the published signing key');
   t.equal(decodeProtectedHeader(hub.adminToken).alg, alg);
   t.equal(await works(hub, hub.adminToken), 200, 'a token it signed is accepted');
 }
@@ -50,28 +54,37 @@ t.test('the JWKS publishes the active key (ES256 by default), public parts only'
   await assertPublishesOnly(t, hub, 'ES256', 'EC');
   const res = await hub.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
   t.match(res.headers['cache-control'], /public/);
-  const [row] = await hub.database.db.select().from(signingKeys);
-  t.equal(row!.kid, (await jwks(hub))[0]!.kid);
-  t.equal(row!.encrypted, 'none', 'without HUB_SECRET the private key is stored as plain JWK JSON');
-  t.equal(JSON.parse(row!.privateKey).kid, row!.kid);
+  const rows = await hub.database.db.select().from(signingKeys).orderBy(desc(signingKeys.use));
+  t.same(rows.map((r) => [r.kid, r.use]), (await jwks(hub)).map((k) => [k.kid, k.use]), 'the stored keys are the published ones');
+  for (const row of rows) {
+    t.equal(row.encrypted, 'none', `without HUB_SECRET the private ${row.use} key is stored as plain JWK JSON`);
+    t.equal(JSON.parse(row.privateKey).kid, row.kid);
+  }
 });
 
 t.test('rotation', async (t) => {
   const hub = await testHub(t);
   const reader = await hub.client(['audit:read']);
-  const [oldKey] = await jwks(hub);
+  const [oldKey, oldEnc] = await jwks(hub);
 
   const refused = await hub.request({ method: 'POST', url: '/api/v1/keys/rotate', token: reader.token });
   t.equal(refused.statusCode, 403, 'rotation needs admin');
 
   const rotated = await hub.request({ method: 'POST', url: '/api/v1/keys/rotate' });
   t.equal(rotated.statusCode, 200, rotated.body);
-  const { kid, retired } = rotated.json();
+  const { kid, encryption_kid: encKid, retired } = rotated.json();
   t.not(kid, oldKey!.kid, 'a new kid');
-  t.same(retired, [oldKey!.kid]);
+  t.not(encKid, oldEnc!.kid, 'a new encryption key too');
+  t.same([...retired].sort(), [oldKey!.kid, oldEnc!.kid].sort(), 'both old keys retired');
 
   const published = await jwks(hub);
-  t.same(published.map((k) => k.kid), [kid, oldKey!.kid], 'new key first, the old key still published');
+  t.same(published.map((k) => k.kid), [kid, encKid, oldKey!.kid, oldEnc!.kid], 'new keys first, the old keys still published');
+  t.same(published.map((k) => k.use), ['sig', 'enc', 'sig', 'enc']);
+
+  // A partner that fetched the JWKS before the rotation may still encrypt to the old key.
+  const store = new KeyStore(hub.database.db, keyStoreOptions(hub.config));
+  t.equal((await store.decryptionKey(oldEnc!.kid!))?.kid, oldEnc!.kid, 'the retired encryption key still decrypts');
+  t.equal((await store.decryptionKey(encKid))?.alg, 'RSA-OAEP-256', 'and so does the new one');
 
   t.equal(await works(hub, hub.adminToken), 200, 'a token issued before the rotation still verifies');
   t.equal(await works(hub, reader.token), 200);
@@ -93,8 +106,9 @@ t.test('rotation', async (t) => {
     await hub.database.db
       .update(signingKeys)
       .set({ publishUntil: sql`now() - interval '1 second'` })
-      .where(eq(signingKeys.kid, oldKey!.kid!));
-    t.same((await jwks(hub)).map((k) => k.kid), [kid]);
+      .where(inArray(signingKeys.kid, [oldKey!.kid!, oldEnc!.kid!]));
+    t.same((await jwks(hub)).map((k) => k.kid), [kid, encKid]);
+    t.equal(await new KeyStore(hub.database.db, keyStoreOptions(hub.config)).decryptionKey(oldEnc!.kid!), undefined, 'and the old encryption key decrypts no more');
   });
 });
 
@@ -124,22 +138,28 @@ t.test('a key rotated by another instance is picked up for verification', async 
 
 t.test('HUB_SECRET encrypts the private keys at rest', async (t) => {
   const hub = await testHub(t, { HUB_SECRET: SECRET });
-  const [row] = await hub.database.db.select().from(signingKeys);
-  t.equal(row!.encrypted, 'pbes2');
-  t.throws(() => JSON.parse(row!.privateKey), 'not plaintext JSON');
-  const parts = row!.privateKey.split('.');
-  t.equal(parts.length, 5, 'a compact JWE');
-  const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
-  t.equal(header.alg, 'PBES2-HS512+A256KW');
-  t.equal(header.enc, 'A256GCM');
-  t.notMatch(row!.privateKey, /"d"/);
+  const stored = await hub.database.db.select().from(signingKeys);
+  t.same(stored.map((r) => r.use).sort(), ['enc', 'sig']);
+  for (const row of stored) {
+    t.equal(row.encrypted, 'pbes2', `the ${row.use} key`);
+    t.throws(() => JSON.parse(row.privateKey), 'not plaintext JSON');
+    const parts = row.privateKey.split('.');
+    t.equal(parts.length, 5, 'a compact JWE');
+    const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
+    t.equal(header.alg, 'PBES2-HS512+A256KW');
+    t.equal(header.enc, 'A256GCM');
+    t.notMatch(row.privateKey, /"d"/);
+  }
+  const enc = stored.find((r) => r.use === 'enc')!;
+  const unsealed = await new KeyStore(hub.database.db, keyStoreOptions(hub.config)).decryptionKey(enc.kid);
+  t.equal(unsealed?.key.type, 'private', 'the sealed encryption key is unsealed for decryption');
 
   await assertPublishesOnly(t, hub, 'ES256', 'EC');
 
   const rotated = await hub.request({ method: 'POST', url: '/api/v1/keys/rotate' });
   t.equal(rotated.statusCode, 200);
   const rows = await hub.database.db.select().from(signingKeys);
-  t.same(rows.map((r) => r.encrypted), ['pbes2', 'pbes2'], 'a rotated-in key is encrypted too');
+  t.same(rows.map((r) => r.encrypted), ['pbes2', 'pbes2', 'pbes2', 'pbes2'], 'rotated-in keys are encrypted too');
   const reader = await hub.client(['audit:read']);
   t.equal(kidOf(reader.token), rotated.json().kid, 'the hub signs with the new encrypted key');
   t.equal(await works(hub, reader.token), 200);
@@ -149,7 +169,7 @@ t.test('HUB_SECRET must stay the same once keys are encrypted', async (t) => {
   const database = await freshDatabase(t);
   const prepare = (env: Record<string, string>) => prepareDatabase(loadConfig({ HUB_DATA_DIR: tempDir(t), ...env }), database);
   await prepare({ HUB_SECRET: SECRET });
-  const [before] = await database.db.select().from(signingKeys);
+  const before = await database.db.select().from(signingKeys).orderBy(signingKeys.kid);
 
   const wrong: Record<string, Record<string, string>> = { 'a different secret': { HUB_SECRET: `${SECRET}!` }, 'no secret': {} };
   for (const [name, env] of Object.entries(wrong)) {
@@ -163,10 +183,8 @@ t.test('HUB_SECRET must stay the same once keys are encrypted', async (t) => {
   }
 
   await prepare({ HUB_SECRET: SECRET });
-  const after = await database.db.select().from(signingKeys);
-  t.equal(after.length, 1, 'the right secret again: no new key');
-  t.equal(after[0]!.kid, before!.kid);
-  t.equal(after[0]!.privateKey, before!.privateKey, 'the failed attempts changed nothing');
+  const after = await database.db.select().from(signingKeys).orderBy(signingKeys.kid);
+  t.same(after, before, 'the right secret again: no new key, and the failed attempts changed nothing');
 });
 
 t.test('setting HUB_SECRET on a database with plaintext keys encrypts them', async (t) => {
@@ -176,12 +194,12 @@ t.test('setting HUB_SECRET on a database with plaintext keys encrypts them', asy
   await prepareDatabase(plain, database);
   await new KeyStore(database.db, keyStoreOptions(plain)).rotate({ id: 'test' });
   const plainRows = await database.db.select().from(signingKeys);
-  t.same(plainRows.map((r) => r.encrypted), ['none', 'none']);
+  t.same(plainRows.map((r) => r.encrypted), ['none', 'none', 'none', 'none']);
 
   const sealed = loadConfig({ HUB_DATA_DIR: dataDir, HUB_SECRET: SECRET });
   await prepareDatabase(sealed, database);
   const rows = await database.db.select().from(signingKeys);
-  t.equal(rows.length, 2, 'no key added or lost');
+  t.equal(rows.length, 4, 'no key added or lost');
   for (const row of rows) {
     t.equal(row.encrypted, 'pbes2', `${row.kid} (retired: ${row.retiredAt !== null}) is now encrypted`);
     t.throws(() => JSON.parse(row.privateKey));
@@ -191,7 +209,7 @@ t.test('setting HUB_SECRET on a database with plaintext keys encrypts them', asy
   const app = await buildApp({ config: sealed, database });
   t.teardown(() => app.close());
   const token = await bootstrapToken(app, dataDir);
-  const active = plainRows.find((r) => r.retiredAt === null)!;
+  const active = plainRows.find((r) => r.retiredAt === null && r.use === 'sig')!;
   t.equal(kidOf(token), active.kid, 'the hub still signs with the same (now encrypted) key');
   const res = await app.inject({ method: 'GET', url: '/api/v1/clients', headers: { authorization: `Bearer ${token}` } });
   t.equal(res.statusCode, 200);
@@ -212,7 +230,7 @@ for (const [alg, kty] of [
 
     const rotated = await hub.request({ method: 'POST', url: '/api/v1/keys/rotate' });
     const keys = await jwks(hub);
-    t.same(keys.map((k) => k.alg), [alg, alg], 'a rotated key uses the same algorithm');
+    t.same(keys.map((k) => k.alg), [alg, 'RSA-OAEP-256', alg, 'RSA-OAEP-256'], 'a rotated key uses the same algorithm');
     const fresh = await hub.token(client.clientId, client.secret);
     t.equal(kidOf(fresh), rotated.json().kid);
     t.equal((await hub.request({ method: 'GET', url: '/api/v1/individuals', token: fresh })).statusCode, 200);

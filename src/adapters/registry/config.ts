@@ -1,19 +1,13 @@
 import fs from 'node:fs';
-import type { JWK } from 'jose';
+import type { DciPeerConfig } from '../../dci/client.js';
 
-/** An external registry the hub talks to, as configured (HUB_REGISTRIES). */
-export interface ExternalRegistryConfig {
-  /** Our name for it: recorded as the source of the events it sends, and in its callback paths. */
-  name: string;
+/**
+ * An external registry the hub talks to, as configured (HUB_REGISTRIES). `name` is recorded as the source of the
+ * events it sends; `base_url` is, for DCI, the base its /registry/… paths hang under, for FHIR the server base.
+ */
+export interface ExternalRegistryConfig extends DciPeerConfig {
   kind: 'dci-crvs' | 'dci-sr' | 'fhir';
-  /** DCI: the base its /registry/… paths hang under; FHIR: the server base. */
-  base_url: string;
-  /** OAuth 2 client credentials at their token endpoint: a secret, or a private key for private_key_jwt (RFC 7523). */
-  auth?: { token_url: string; client_id: string; client_secret?: string; private_key_jwk?: JWK; scope?: string };
-  /** Their sender_id, sent as our receiver_id. */
-  receiver_id?: string;
-  /** Where their signing keys are published; or, as OpenCRVS does, `{sender_id}/.well-known/jwks.json` under base_url's origin. */
-  jwks_url?: string;
+  /** As OpenCRVS does: its keys are published at `{sender_id}/.well-known/jwks.json` under base_url's origin. */
   jwks_from_sender_id?: boolean;
   /** Their identifier types → ours (e.g. {"NID": "NIN"}): the field mapping applied to what they send. */
   identifier_types?: Record<string, string>;

@@ -8,7 +8,8 @@ import type { CivilEventType } from '../../registry/civil-event-schemas.js';
 import { applyReportedEvent, type IntakeOutcome } from '../../registry/vital-event-intake.js';
 import { vitalEvent } from '../../dci/crvs-records.js';
 import { reportedEvents } from './dci-crvs-records.js';
-import type { DciClient, Envelope } from './dci.js';
+import { callbackAnswer, type CallbackAnswer, type Envelope } from '../../dci/client.js';
+import type { DciClient } from './dci.js';
 
 type Json = Record<string, unknown>;
 type Tally = Record<IntakeOutcome, number>;
@@ -33,18 +34,15 @@ async function applyData(db: Db, client: DciClient, blocks: unknown[]): Promise<
  * its signature must verify against their keys before anything in it is used; events it carries are applied
  * idempotently, so their retries and duplicates are harmless. Answers the spec's Ack, or an HttpErrorResponse.
  */
-export async function receiveCallback(db: Db, client: DciClient, action: string, body: unknown): Promise<{ httpStatus: number; body: Json }> {
+export async function receiveCallback(db: Db, client: DciClient, action: string, body: unknown): Promise<CallbackAnswer> {
   const envelope = body as Envelope;
-  const ack = (status: 'ACK' | 'ERR', error?: DciError) => ({
-    message: { ack_status: status, timestamp: new Date().toISOString(), correlation_id: randomUUID(), ...(error ? { error: { code: error.code, message: error.message } } : {}) },
-  });
   try {
     if (typeof envelope !== 'object' || envelope === null || typeof envelope.header !== 'object' || envelope.header === null) {
       throw new DciError(400, 'err.request.bad', 'the body must be a DCI envelope {signature, header, message}');
     }
     await client.verify(envelope);
   } catch (err) {
-    if (err instanceof DciError) return { httpStatus: err.httpStatus, body: { ...ack('ERR', err), errors: [{ code: err.code, message: err.message }] } };
+    if (err instanceof DciError) return callbackAnswer(err);
     throw err;
   }
   const message = envelope.message ?? {};
@@ -66,7 +64,7 @@ export async function receiveCallback(db: Db, client: DciClient, action: string,
         .where(eq(registrySubscriptions.referenceId, String(item.reference_id)));
     }
   }
-  return { httpStatus: 200, body: ack('ACK') };
+  return callbackAnswer();
 }
 
 /** Subscribes to their events of these types (their on-subscribe later fills in the codes). */

@@ -1,4 +1,4 @@
-import { bigint, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
 import { id } from './columns.js';
 
@@ -35,6 +35,8 @@ export const dciTransactions = pgTable(
     callbackAttempts: integer('callback_attempts').notNull().default(0),
     callbackError: text('callback_error'),
     callbackAt: timestamp('callback_at', { withTimezone: true }),
+    /** The partner sent this message encrypted (or subscribed encrypted): our answers to it go out encrypted too. */
+    messageEncrypted: boolean('message_encrypted').notNull().default(false),
   },
   (t) => [
     unique('dci_transactions_message_key').on(t.senderId, t.messageId),
@@ -69,6 +71,8 @@ export const dciSubscriptions = pgTable(
     status: text('status').notNull().default('subscribe'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     unsubscribedAt: timestamp('unsubscribed_at', { withTimezone: true }),
+    /** Subscribed with an encrypted message: its notify messages are encrypted to the partner's key. */
+    messageEncrypted: boolean('message_encrypted').notNull().default(false),
   },
   (t) => [index('dci_subscriptions_active_idx').on(t.event, t.entity).where(sql`status = 'subscribe'`)],
 );

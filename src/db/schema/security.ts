@@ -24,10 +24,15 @@ export const clients = pgTable('clients', {
   dciSignaturePolicy: text('dci_signature_policy'),
 });
 
-/** The hub's own signing keys. Retired keys stay published until tokens they signed have expired. */
+/**
+ * The hub's own key pairs: signing keys (`use` sig) and DCI message encryption keys (`use` enc). Retired keys stay
+ * published (and, for enc, usable for decryption) until tokens they signed have expired.
+ */
 export const signingKeys = pgTable('signing_keys', {
   kid: text('kid').primaryKey(),
   alg: text('alg').notNull(),
+  /** sig | enc, as the JWK `use` it is published with. */
+  use: text('use').notNull().default('sig'),
   publicJwk: jsonb('public_jwk').$type<Record<string, unknown>>().notNull(),
   /** Private JWK as JSON, or a PBES2 JWE of it when HUB_SECRET is set. */
   privateKey: text('private_key').notNull(),
