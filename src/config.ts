@@ -2,6 +2,7 @@ import path from 'node:path';
 import { FINANCIAL_ADDRESS, type PayeeAddressSource } from './adapters/payment/financial-address.js';
 import { parseRegistries, RegistriesConfigError, type ExternalRegistryConfig } from './adapters/registry/config.js';
 import type { DciPeerConfig } from './dci/client.js';
+import type { Approvals } from './programmes/schemas.js';
 
 /** Everything the hub reads from its environment, validated once at start-up. */
 export interface Config {
@@ -31,6 +32,8 @@ export interface Config {
   paymentGateways: Record<string, PaymentGatewayConfig>;
   /** External registries (CRVS, social registries, FHIR servers) the hub consumes. */
   registries: ExternalRegistryConfig[];
+  /** Maker-checker rule a programme created without one takes. */
+  defaultApprovals: Partial<Approvals>;
 }
 
 export type PaymentGatewayConfig =
@@ -272,6 +275,31 @@ function registries(env: Env): ExternalRegistryConfig[] {
   }
 }
 
+const APPROVAL_KINDS = ['enrolment', 'status_change', 'death_suspension'] as const;
+
+/** `HUB_APPROVALS`: JSON `{"enrolment": 1, "status_change": 1, "death_suspension": 0}`, levels 0..5; none by default. */
+function defaultApprovals(env: Env): Partial<Approvals> {
+  const name = 'HUB_APPROVALS';
+  const raw = env[name];
+  if (raw === undefined || raw === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(name, 'not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(name, `expected an object {"${APPROVAL_KINDS.join('": levels, "')}": levels}`);
+  }
+  const approvals: Partial<Approvals> = {};
+  for (const [kind, levels] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!(APPROVAL_KINDS as readonly string[]).includes(kind)) throw new ConfigError(name, `unknown kind "${kind}" (${APPROVAL_KINDS.join(', ')})`);
+    if (!Number.isInteger(levels) || (levels as number) < 0 || (levels as number) > 5) throw new ConfigError(name, `"${kind}" must be an integer 0..5`);
+    approvals[kind as keyof Approvals] = levels as number;
+  }
+  return approvals;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST || '127.0.0.1';
   const port = integer(env, 'PORT', 8080, 0, 65535);
@@ -311,5 +339,6 @@ export function loadConfig(env: Env = process.env): Config {
     fhirIdentifierSystems: identifierSystems(env, 'HUB_FHIR_IDENTIFIER_SYSTEMS'),
     paymentGateways: paymentGateways(env, dataDir),
     registries: registries(env),
+    defaultApprovals: defaultApprovals(env),
   };
 }

@@ -11,6 +11,11 @@ t.test('defaults', async (t) => {
   t.equal(config.tokenAudience, config.publicUrl);
   t.equal(config.keyAlgorithm, 'ES256');
   t.same(config.fhirIdentifierSystems, {});
+  t.same(config.defaultApprovals, {}, 'no approval unless asked');
+});
+
+t.test('HUB_APPROVALS: levels per kind of status change', async (t) => {
+  t.same(loadConfig({ HUB_APPROVALS: '{"enrolment": 1, "death_suspension": 2}' }).defaultApprovals, { enrolment: 1, death_suspension: 2 });
 });
 
 t.test('FHIR identifier systems: TYPE=URI pairs', async (t) => {
@@ -45,6 +50,11 @@ t.test('a bad value names its variable', async (t) => {
     [{ HUB_FHIR_IDENTIFIER_SYSTEMS: 'nin=https://id.example/nin' }, 'HUB_FHIR_IDENTIFIER_SYSTEMS'],
     [{ HUB_FHIR_IDENTIFIER_SYSTEMS: 'NIN=not a uri' }, 'HUB_FHIR_IDENTIFIER_SYSTEMS'],
     [{ HUB_FHIR_IDENTIFIER_SYSTEMS: 'NIN=https://id.example/a|b' }, 'HUB_FHIR_IDENTIFIER_SYSTEMS'],
+    [{ HUB_APPROVALS: '{"enrolment": 1' }, 'HUB_APPROVALS'],
+    [{ HUB_APPROVALS: '[1]' }, 'HUB_APPROVALS'],
+    [{ HUB_APPROVALS: '{"payments": 1}' }, 'HUB_APPROVALS'],
+    [{ HUB_APPROVALS: '{"status_change": 6}' }, 'HUB_APPROVALS'],
+    [{ HUB_APPROVALS: '{"status_change": 1.5}' }, 'HUB_APPROVALS'],
   ];
   for (const [env, variable] of cases) {
     let thrown: unknown;

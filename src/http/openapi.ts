@@ -44,6 +44,7 @@ export async function registerOpenApi(app: FastifyInstance) {
         { name: 'imports', description: 'Bulk import of CSV and NDJSON files as background jobs' },
         { name: 'programmes', description: 'Programmes, custom attributes, eligibility' },
         { name: 'organizations', description: 'Programme operators, payment providers, government bodies' },
+        { name: 'workflow', description: 'Maker-checker tasks: beneficiary status changes waiting for approval' },
         { name: 'clients', description: 'OAuth clients (partners, integrators)' },
         { name: 'audit', description: 'Hash-chained audit log' },
         { name: 'auth', description: 'Tokens and keys' },

@@ -7,10 +7,18 @@ import { assertOperator } from './organizations.js';
 import { checkReadable, checkWritable } from '../registry/versioning.js';
 import type { Actor } from '../security/actor.js';
 import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
-import type { Programme, ProgrammeInput, ProgrammePatch } from './schemas.js';
+import { unprocessable } from '../errors.js';
+import type { Approvals, OnMemberDeath, Programme, ProgrammeInput, ProgrammePatch } from './schemas.js';
 import { compileProgrammeFormula, vocabularyFor, type Subject } from './vocabulary.js';
 
 type Row = typeof programmes.$inferSelect;
+
+/** Every kind of change with its number of levels, 0 for those not named. */
+export const approvalsOf = (stored: Partial<Approvals> | null | undefined): Approvals => ({
+  enrolment: stored?.enrolment ?? 0,
+  status_change: stored?.status_change ?? 0,
+  death_suspension: stored?.death_suspension ?? 0,
+});
 
 export function toProgramme(row: Row): Programme {
   return {
@@ -26,6 +34,8 @@ export function toProgramme(row: Row): Programme {
     budget: row.budget === null ? null : Number(row.budget),
     currency: row.currency,
     operator_id: row.operatorId,
+    approvals: approvalsOf(row.approvals),
+    on_member_death: row.onMemberDeath as OnMemberDeath,
     version: row.version,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
@@ -50,17 +60,34 @@ function columnsOf(input: Omit<ProgrammeInput, 'code' | 'subject'>) {
     budget: input.budget === undefined || input.budget === null ? input.budget : String(input.budget),
     currency: input.currency,
     operatorId: input.operator_id,
+    approvals: input.approvals === undefined ? undefined : approvalsOf(input.approvals),
+    onMemberDeath: input.on_member_death,
   };
 }
 
-export function createProgramme(db: Db, actor: Actor, input: ProgrammeInput): Promise<Programme> {
+/** Only a household programme has members whose death could suspend its benefit. */
+function checkDeathRule(subject: Subject, rule: OnMemberDeath | undefined) {
+  if (rule === 'suspend_household' && subject !== 'group') {
+    throw unprocessable('on_member_death applies to household (group) programmes', '/on_member_death');
+  }
+}
+
+/** A programme created without `approvals` takes the hub's default rule (HUB_APPROVALS). */
+export function createProgramme(db: Db, actor: Actor, input: ProgrammeInput, defaultApprovals: Partial<Approvals> = {}): Promise<Programme> {
   return db.transaction(async (tx) => {
+    checkDeathRule(input.subject, input.on_member_death);
     await checkFormulas(tx, input.subject, input.eligibility ?? null, input.score ?? null);
     await assertLocationInScope(tx, actor, input.location_id ?? null, '/location_id');
     await assertOperator(tx, input.operator_id, '/operator_id');
     const [row] = await tx
       .insert(programmes)
-      .values({ ...columnsOf(input), name: input.name ?? input.code, code: input.code, subject: input.subject })
+      .values({
+        ...columnsOf(input),
+        name: input.name ?? input.code,
+        code: input.code,
+        subject: input.subject,
+        approvals: approvalsOf(input.approvals ?? defaultApprovals),
+      })
       .returning();
     const created = toProgramme(row!);
     await appendAudit(tx, actor, { action: 'programme.create', entityType: 'programme', entityId: created.id, after: created });
@@ -81,6 +108,7 @@ export function updateProgramme(db: Db, actor: Actor, id: string, expectedVersio
     const [current] = await tx.select().from(programmes).where(visible(actor, id)).for('update');
     const row = checkWritable(current, 'programme', id, expectedVersion);
     const { version: _version, ...fields } = patch;
+    checkDeathRule(row.subject as Subject, fields.on_member_death);
     await checkFormulas(
       tx,
       row.subject as Subject,

@@ -27,6 +27,31 @@ export const AttributeDefinition = Type.Object({
 });
 export type AttributeDefinition = Static<typeof AttributeDefinition>;
 
+const Levels = (what: string) =>
+  Type.Integer({ minimum: 0, maximum: 5, default: 0, description: `Approval levels ${what} needs (0: applied at once).` });
+
+/**
+ * Maker-checker rule of a programme: how many approvals (by clients other than the maker, and other than each
+ * other) each kind of beneficiary status change needs before it is applied.
+ */
+export const Approvals = Type.Object(
+  {
+    enrolment: Type.Optional(Levels('activating beneficiaries (POTENTIAL → ACTIVE, or enrolment straight to ACTIVE)')),
+    status_change: Type.Optional(Levels('suspending, reactivating or graduating beneficiaries, one or in bulk')),
+    death_suspension: Type.Optional(Levels('the suspensions a recorded death causes (admin API, civil events, external CRVS, imports)')),
+  },
+  { additionalProperties: false },
+);
+export type Approvals = Required<Static<typeof Approvals>>;
+export type ApprovalKind = keyof Approvals;
+
+export const OnMemberDeath = Type.Union([Type.Literal('none'), Type.Literal('suspend_household')], {
+  description:
+    "Household programmes: whether a current member's death also suspends the household's benefit (suspend_household) " +
+    "or leaves it (none). A person's own benefit in an individual programme is always suspended at their death.",
+});
+export type OnMemberDeath = Static<typeof OnMemberDeath>;
+
 const programmeFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   status: Type.Union([Type.Literal('draft'), Type.Literal('active'), Type.Literal('closed')]),
@@ -39,6 +64,8 @@ const programmeFields = {
   budget: Nullable(Type.Number({ minimum: 0 })),
   currency: Nullable(Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code of the benefit currency.' })),
   operator_id: Nullable(Uuid),
+  approvals: Approvals,
+  on_member_death: OnMemberDeath,
 };
 
 export const ProgrammeInput = Type.Object(
@@ -119,8 +146,12 @@ export const BeneficiaryWithHistory = Type.Composite([
         from: Nullable(BeneficiaryStatus),
         to: BeneficiaryStatus,
         reason: Type.String(),
-        actor: Type.String(),
+        actor: Type.String({ description: 'Who asked for the move (the maker, when it went through a task).' }),
         at: Type.String({ format: 'date-time' }),
+        task_id: Type.Optional(Uuid),
+        approved_by: Type.Optional(
+          Type.Array(Type.String(), { description: 'The checkers who approved the task that applied the move, level by level.' }),
+        ),
       }),
     ),
   }),

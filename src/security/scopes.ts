@@ -1,4 +1,7 @@
-/** Every scope the hub knows, `<area>:<read|write>` (and `payments:approve`) plus `admin` (which holds them all). */
+/**
+ * Every scope the hub knows, `<area>:<read|write>` (and `payments:approve`, `workflow:approve`) plus `admin` (which
+ * holds them all).
+ */
 export const SCOPES = {
   'registry:read': 'Read locations, individuals and groups (admin API).',
   'registry:write': 'Create, update and delete locations, individuals and groups (admin API).',
@@ -15,6 +18,8 @@ export const SCOPES = {
   'payments:read': 'Read payment plans, cycles and payments.',
   'payments:write': 'Manage payment plans, generate and send cycles, record compliance, reconcile.',
   'payments:approve': 'Approve payment cycles for sending (four eyes: not the client that generated them).',
+  'workflow:read': 'Read maker-checker tasks (changes waiting for approval, and decided ones).',
+  'workflow:approve': 'Approve or reject maker-checker tasks (four eyes: not the client that made them, one client per level).',
   'grievances:read': 'Read grievances.',
   'grievances:write': 'Create and handle grievances.',
   'audit:read': 'Read and verify the audit log.',

@@ -12,3 +12,4 @@ export * from './payments.js';
 export * from './duplicates.js';
 export * from './maintenance.js';
 export * from './civil-events.js';
+export * from './workflow.js';

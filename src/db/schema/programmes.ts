@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, check, index, integer, numeric, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, check, index, integer, jsonb, numeric, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { id, versioned } from './columns.js';
 import { locations } from './locations.js';
 import { organizations } from './organizations.js';
@@ -42,11 +42,16 @@ export const programmes = pgTable(
     currency: text('currency'),
     /** The agency that runs the programme. */
     operatorId: uuid('operator_id').references(() => organizations.id),
+    /** Maker-checker: how many approval levels each kind of status change needs (absent or 0: applied at once). */
+    approvals: jsonb('approvals').$type<Record<string, number>>().notNull().default({}),
+    /** Household programmes: whether a member's death suspends the household's benefit. */
+    onMemberDeath: text('on_member_death').notNull().default('none'),
     ...versioned(),
   },
   (t) => [
     check('programmes_subject_check', sql`${t.subject} IN ('individual', 'group')`),
     check('programmes_status_check', sql`${t.status} IN ('draft', 'active', 'closed')`),
+    check('programmes_on_member_death_check', sql`${t.onMemberDeath} IN ('none', 'suspend_household')`),
   ],
 );
 
@@ -88,8 +93,11 @@ export const beneficiaryEvents = pgTable(
     fromStatus: text('from_status'),
     toStatus: text('to_status').notNull(),
     reason: text('reason').notNull(),
+    /** Who asked for the move (the maker, when it went through a task). */
     actor: text('actor').notNull(),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    /** The maker-checker task that approved the move (tasks.id; not a foreign key, as tasks reference beneficiaries). */
+    taskId: uuid('task_id'),
   },
   (t) => [index('beneficiary_events_beneficiary_idx').on(t.beneficiaryId)],
 );

@@ -18,6 +18,7 @@ import { createProgramme, getProgramme, listProgrammes, updateProgramme } from '
 import {
   AttributeDefinition,
   AttributeDefinitionInput,
+  type Approvals,
   Benefit,
   BeneficiaryStatus,
   BeneficiaryWithHistory,
@@ -32,10 +33,15 @@ import {
   ProgrammeInput,
   ProgrammePatch,
 } from '../../programmes/schemas.js';
+import { Task } from '../../workflow/schemas.js';
 import { expectedVersion, withEtag } from '../concurrency.js';
 import { errorResponses, IdParams, IfMatchHeader, pageOf, PageQuery, Query } from './common.js';
 
-export const programmeRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+const PENDING =
+  'When the programme\'s `approvals` rule asks approval for this kind of change, nothing changes yet: the answer is ' +
+  '202 with the maker-checker task (see /tasks), applied by its last approval.';
+
+export const programmeRoutes: FastifyPluginAsyncTypebox<{ db: Db; approvals: Partial<Approvals> }> = async (app, { db, approvals }) => {
   app.post(
     '/attribute-definitions',
     {
@@ -66,12 +72,13 @@ export const programmeRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app
       schema: {
         tags: ['programmes'],
         summary: 'Create a programme; its formulas are checked now (422 names the position and any unknown name)',
+        description: 'Without `approvals`, the programme takes the hub default (HUB_APPROVALS; none unless set).',
         body: ProgrammeInput,
         response: { 201: Programme, ...errorResponses(400, 409, 422) },
       },
     },
     async (request, reply) => {
-      const created = await createProgramme(db, request.actor, request.body);
+      const created = await createProgramme(db, request.actor, request.body, approvals);
       reply.code(201).header('location', `${request.url}/${created.id}`);
       return withEtag(reply, created);
     },
@@ -136,12 +143,22 @@ export const programmeRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app
       schema: {
         tags: ['programmes'],
         summary: 'Enrol the best-ranked eligible subjects not yet enrolled, within the quota',
+        description:
+          'With `activate` and a programme whose rule asks approval of enrolment, those chosen are enrolled POTENTIAL ' +
+          'and the answer is 202 with the task that activates them once approved.',
         params: IdParams,
         body: EnrolmentInput,
-        response: { 200: EnrolmentResult, ...errorResponses(400, 404, 409, 422) },
+        response: {
+          200: EnrolmentResult,
+          202: Type.Composite([EnrolmentResult, Type.Object({ task: Task })], { description: 'Enrolled POTENTIAL; activation waits for approval.' }),
+          ...errorResponses(400, 404, 409, 422),
+        },
       },
     },
-    async (request) => enrol(db, request.actor, request.params.id, request.body),
+    async (request, reply) => {
+      const result = await enrol(db, request.actor, request.params.id, request.body);
+      return reply.code(result.task ? 202 : 200).send(result);
+    },
   );
 
   app.get(
@@ -183,13 +200,17 @@ export const programmeRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app
       schema: {
         tags: ['programmes'],
         summary: 'Activate, suspend, reactivate or graduate a beneficiary, with a reason',
+        description: PENDING,
         params: BeneficiaryParams,
         body: StatusChange,
-        response: { 200: BeneficiaryWithHistory, ...errorResponses(400, 404, 409) },
+        response: { 200: BeneficiaryWithHistory, 202: Task, ...errorResponses(400, 404, 409) },
       },
     },
-    async (request) =>
-      setBeneficiaryStatus(db, request.actor, request.params.id, request.params.beneficiary_id, request.body.status, request.body.reason),
+    async (request, reply) => {
+      const { params, body } = request;
+      const outcome = await setBeneficiaryStatus(db, request.actor, params.id, params.beneficiary_id, body.status, body.reason);
+      return outcome.task ? reply.code(202).send(outcome.task) : reply.send(outcome.beneficiary);
+    },
   );
 
   app.post(
@@ -199,13 +220,23 @@ export const programmeRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app
       schema: {
         tags: ['programmes'],
         summary: 'Change the status of many beneficiaries at once (those whose status allows the move)',
+        description:
+          `${PENDING} The 202 answer lists the tasks (one per approval rule: activating POTENTIAL beneficiaries falls under ` +
+          'enrolment, other moves under status_change).',
         params: IdParams,
         body: BulkStatusChange,
-        response: { 200: Type.Object({ changed: Type.Integer({ minimum: 0 }) }), ...errorResponses(400, 404) },
+        response: {
+          200: Type.Object({ changed: Type.Integer({ minimum: 0 }) }),
+          202: Type.Object({ changed: Type.Integer({ minimum: 0 }), tasks: Type.Array(Task) }),
+          ...errorResponses(400, 404),
+        },
       },
     },
-    async (request) =>
-      setStatusWhere(db, request.actor, request.params.id, request.body.where, request.body.status, request.body.reason),
+    async (request, reply) => {
+      const { params, body } = request;
+      const outcome = await setStatusWhere(db, request.actor, params.id, body.where, body.status, body.reason);
+      return outcome.tasks.length > 0 ? reply.code(202).send(outcome) : reply.send({ changed: outcome.changed });
+    },
   );
 
   app.get(
