@@ -33,7 +33,7 @@ function hub(args: string[], env: Record<string, string>): Promise<Run> {
     execFile(
       process.execPath,
       ['bin/hub.js', ...args],
-      { cwd: root, env: cleanEnv(env), timeout: 60_000, encoding: 'utf8' },
+      { cwd: root, env: cleanEnv(env), timeout: 180_000, encoding: 'utf8' },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number') reject(err); // killed by the timeout, or could not start
         else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });

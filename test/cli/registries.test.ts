@@ -8,7 +8,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function hub(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['bin/hub.js', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env }, timeout: 60_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['bin/hub.js', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env }, timeout: 180_000, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') reject(err);
       else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
     });

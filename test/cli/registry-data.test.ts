@@ -21,7 +21,7 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 function hub(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['bin/hub.js', ...args], { cwd: root, env: cleanEnv(env), timeout: 120_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['bin/hub.js', ...args], { cwd: root, env: cleanEnv(env), timeout: 180_000, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') reject(err);
       else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
     });

@@ -18,9 +18,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Polls (up to ~60 s) until `check` answers something truthy. */
+/** Polls (up to ~2 min) until `check` answers something truthy. */
 async function until<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 600; i++) {
     const value = await check();
     if (value) return value;
     await new Promise((r) => setTimeout(r, 200));

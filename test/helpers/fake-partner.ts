@@ -40,9 +40,9 @@ export async function fakePartner(t: { teardown(fn: () => unknown): void }) {
     failNext(n: number) {
       failures = n;
     },
-    /** Waits (polling, up to ~30 s) for the first callback to `path` matching `match`. */
+    /** Waits (polling, up to ~2 min) for the first callback to `path` matching `match`. */
     async next(path: string, match: (r: Received) => boolean = () => true): Promise<Received> {
-      for (let i = 0; i < 300; i++) {
+      for (let i = 0; i < 1200; i++) {
         const hit = received.find((r) => r.path === path && match(r));
         if (hit) {
           received.splice(received.indexOf(hit), 1);

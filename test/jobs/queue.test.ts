@@ -7,7 +7,7 @@ import { freshDatabase } from '../helpers/hub.js';
 const silent = { error: () => {}, warn: () => {} };
 const queue = (name: string, retryLimit = 2): QueueDefinition => ({ name, retryLimit, retryDelaySeconds: 1, expireInSeconds: 60 });
 
-async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, attempts = 300): Promise<T> {
+async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, attempts = 1200): Promise<T> {
   for (let i = 0; i < attempts; i++) {
     const value = await probe();
     if (value !== undefined) return value;

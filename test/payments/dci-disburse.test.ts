@@ -9,7 +9,7 @@ import { activeProgramme, enrolAll, generate, paymentsOf, plan } from './fixture
 
 /** Polls (up to ~30 s) until `done` holds for the cycle's payments. */
 async function until(hub: TestHub, cycleId: string, done: (payments: Awaited<ReturnType<typeof paymentsOf>>) => boolean, what: string) {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 1200; i++) {
     const payments = await paymentsOf(hub, cycleId);
     if (done(payments)) return payments;
     await new Promise((r) => setTimeout(r, 100));
