@@ -60,6 +60,11 @@ export interface DciDisburseConfig extends Omit<DciPeerConfig, 'name'> {
 export interface DciCustomAttribute {
   key: string;
   type: 'number' | 'text' | 'date' | 'boolean';
+  /**
+   * Whose attribute it is, for those read from the registry's attribute definitions: a person's own, or their
+   * household's. Configured ones (no `of`) are both: a person without the value has their household's.
+   */
+  of?: 'individual' | 'group';
 }
 
 export interface DciConfig {
@@ -73,6 +78,8 @@ export interface DciConfig {
   maxBatch: number;
   /** Query attribute names (as partners use them) → custom attributes of individuals and groups. */
   attributes: Record<string, DciCustomAttribute>;
+  /** Other names partners use for query attributes → the attribute they mean (on top of the built-in aliases). */
+  aliases: Record<string, string>;
   /** Delivery of asynchronous answers and notifications to partners. */
   callbacks: { retries: number; retryDelaySeconds: number; timeoutMs: number };
   /** How often registry changes are turned into notifications. */
@@ -105,7 +112,33 @@ function dciAttributes(env: Env): Record<string, DciCustomAttribute> {
       throw new ConfigError('DCI_ATTRIBUTES', `attribute "${name}": type must be number, text, date or boolean`);
     }
   }
-  return parsed as Record<string, DciCustomAttribute>;
+  return Object.fromEntries(
+    Object.entries(parsed as Record<string, DciCustomAttribute>).map(([name, { key, type }]) => [name, { key, type }]),
+  );
+}
+
+const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** `DCI_ATTRIBUTE_ALIASES`: JSON `{"alias": "attribute"}`. */
+function dciAliases(env: Env): Record<string, string> {
+  const raw = env.DCI_ATTRIBUTE_ALIASES;
+  if (raw === undefined || raw === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('DCI_ATTRIBUTE_ALIASES', 'not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('DCI_ATTRIBUTE_ALIASES', 'expected an object {"alias": "attribute"}');
+  }
+  for (const [alias, target] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!ATTRIBUTE_NAME.test(alias) || typeof target !== 'string' || !ATTRIBUTE_NAME.test(target)) {
+      throw new ConfigError('DCI_ATTRIBUTE_ALIASES', `alias "${alias}" must name an attribute; both are letters, digits and _`);
+    }
+    if (alias === target) throw new ConfigError('DCI_ATTRIBUTE_ALIASES', `alias "${alias}" names itself`);
+  }
+  return parsed as Record<string, string>;
 }
 
 const GATEWAY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -301,6 +334,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxRecords: integer(env, 'DCI_MAX_RECORDS', 1000, 1, 100_000),
       maxBatch: integer(env, 'DCI_MAX_BATCH', 50, 1, 1000),
       attributes: dciAttributes(env),
+      aliases: dciAliases(env),
       callbacks: {
         retries: integer(env, 'DCI_CALLBACK_RETRIES', 8, 0, 100),
         retryDelaySeconds: integer(env, 'DCI_CALLBACK_RETRY_DELAY', 10, 1, 86_400),

@@ -13,6 +13,11 @@ t.test('defaults', async (t) => {
   t.same(config.fhirIdentifierSystems, {});
 });
 
+t.test('DCI attribute aliases: none configured by default, else the JSON object given', async (t) => {
+  t.same(loadConfig({}).dci.aliases, {});
+  t.same(loadConfig({ DCI_ATTRIBUTE_ALIASES: '{"hh_size": "group_size", "pov": "poverty_score"}' }).dci.aliases, { hh_size: 'group_size', pov: 'poverty_score' });
+});
+
 t.test('FHIR identifier systems: TYPE=URI pairs', async (t) => {
   const config = loadConfig({ HUB_FHIR_IDENTIFIER_SYSTEMS: 'NIN=https://id.example.gov/nin, UIN=urn:oid:2.16.840.1' });
   t.same(config.fhirIdentifierSystems, { NIN: 'https://id.example.gov/nin', UIN: 'urn:oid:2.16.840.1' });
@@ -33,6 +38,11 @@ t.test('a bad value names its variable', async (t) => {
     [{ HUB_FHIR_IDENTIFIER_SYSTEMS: 'nin=https://id.example/nin' }, 'HUB_FHIR_IDENTIFIER_SYSTEMS'],
     [{ HUB_FHIR_IDENTIFIER_SYSTEMS: 'NIN=not a uri' }, 'HUB_FHIR_IDENTIFIER_SYSTEMS'],
     [{ HUB_FHIR_IDENTIFIER_SYSTEMS: 'NIN=https://id.example/a|b' }, 'HUB_FHIR_IDENTIFIER_SYSTEMS'],
+    [{ DCI_ATTRIBUTE_ALIASES: '{"hh_size": ' }, 'DCI_ATTRIBUTE_ALIASES'],
+    [{ DCI_ATTRIBUTE_ALIASES: '["hh_size"]' }, 'DCI_ATTRIBUTE_ALIASES'],
+    [{ DCI_ATTRIBUTE_ALIASES: '{"hh_size": 3}' }, 'DCI_ATTRIBUTE_ALIASES'],
+    [{ DCI_ATTRIBUTE_ALIASES: '{"hh size": "group_size"}' }, 'DCI_ATTRIBUTE_ALIASES'],
+    [{ DCI_ATTRIBUTE_ALIASES: '{"x": "x"}' }, 'DCI_ATTRIBUTE_ALIASES'],
   ];
   for (const [env, variable] of cases) {
     let thrown: unknown;
