@@ -84,6 +84,8 @@ export interface DciConfig {
   callbacks: { retries: number; retryDelaySeconds: number; timeoutMs: number };
   /** How often registry changes are turned into notifications. */
   notifyIntervalMs: number;
+  /** dci_transactions older than `days` are deleted (0: kept forever) by a sweep every `intervalMs`. */
+  retention: { days: number; intervalMs: number };
 }
 
 const DEFAULT_DCI_ATTRIBUTES: Record<string, DciCustomAttribute> = {
@@ -115,6 +117,20 @@ function dciAttributes(env: Env): Record<string, DciCustomAttribute> {
   return Object.fromEntries(
     Object.entries(parsed as Record<string, DciCustomAttribute>).map(([name, { key, type }]) => [name, { key, type }]),
   );
+}
+
+/**
+ * `DCI_TRANSACTION_RETENTION_DAYS` and `DCI_RETENTION_INTERVAL`. The rows are also the replay protection (one
+ * message_id per sender): a message is refused as too old once its message_ts is more than DCI_CLOCK_SKEW away, so a
+ * row may go only after twice that (a message_ts up to the skew ahead of its arrival, replayed up to the skew late).
+ */
+function dciRetention(env: Env): DciConfig['retention'] {
+  const days = integer(env, 'DCI_TRANSACTION_RETENTION_DAYS', 90, 0, 36_500);
+  const skewSeconds = integer(env, 'DCI_CLOCK_SKEW', 300, 1, 86_400);
+  if (days > 0 && days * 86_400 <= 2 * skewSeconds) {
+    throw new ConfigError('DCI_TRANSACTION_RETENTION_DAYS', `must be 0 or longer than twice DCI_CLOCK_SKEW (${skewSeconds} s), or replayed messages would be taken as new`);
+  }
+  return { days, intervalMs: integer(env, 'DCI_RETENTION_INTERVAL', 3600, 1, 86_400) * 1000 };
 }
 
 const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -341,6 +357,7 @@ export function loadConfig(env: Env = process.env): Config {
         timeoutMs: integer(env, 'DCI_CALLBACK_TIMEOUT', 10_000, 100, 600_000),
       },
       notifyIntervalMs: integer(env, 'DCI_NOTIFY_INTERVAL', 1000, 100, 3_600_000),
+      retention: dciRetention(env),
     },
     fhirIdentifierSystems: identifierSystems(env, 'HUB_FHIR_IDENTIFIER_SYSTEMS'),
     paymentGateways: paymentGateways(env, dataDir),

@@ -18,6 +18,12 @@ t.test('DCI attribute aliases: none configured by default, else the JSON object 
   t.same(loadConfig({ DCI_ATTRIBUTE_ALIASES: '{"hh_size": "group_size", "pov": "poverty_score"}' }).dci.aliases, { hh_size: 'group_size', pov: 'poverty_score' });
 });
 
+t.test('DCI transaction retention: 90 days swept hourly by default, 0 keeps them forever', async (t) => {
+  t.same(loadConfig({}).dci.retention, { days: 90, intervalMs: 3_600_000 });
+  t.same(loadConfig({ DCI_TRANSACTION_RETENTION_DAYS: '0', DCI_RETENTION_INTERVAL: '60' }).dci.retention, { days: 0, intervalMs: 60_000 });
+  t.equal(loadConfig({ DCI_TRANSACTION_RETENTION_DAYS: '1', DCI_CLOCK_SKEW: '300' }).dci.retention.days, 1, 'a day is more than twice a 5-minute skew');
+});
+
 t.test('FHIR identifier systems: TYPE=URI pairs', async (t) => {
   const config = loadConfig({ HUB_FHIR_IDENTIFIER_SYSTEMS: 'NIN=https://id.example.gov/nin, UIN=urn:oid:2.16.840.1' });
   t.same(config.fhirIdentifierSystems, { NIN: 'https://id.example.gov/nin', UIN: 'urn:oid:2.16.840.1' });
@@ -43,6 +49,9 @@ t.test('a bad value names its variable', async (t) => {
     [{ DCI_ATTRIBUTE_ALIASES: '{"hh_size": 3}' }, 'DCI_ATTRIBUTE_ALIASES'],
     [{ DCI_ATTRIBUTE_ALIASES: '{"hh size": "group_size"}' }, 'DCI_ATTRIBUTE_ALIASES'],
     [{ DCI_ATTRIBUTE_ALIASES: '{"x": "x"}' }, 'DCI_ATTRIBUTE_ALIASES'],
+    [{ DCI_TRANSACTION_RETENTION_DAYS: '-1' }, 'DCI_TRANSACTION_RETENTION_DAYS'],
+    [{ DCI_TRANSACTION_RETENTION_DAYS: '1', DCI_CLOCK_SKEW: '43200' }, 'DCI_TRANSACTION_RETENTION_DAYS'],
+    [{ DCI_RETENTION_INTERVAL: '0' }, 'DCI_RETENTION_INTERVAL'],
   ];
   for (const [env, variable] of cases) {
     let thrown: unknown;

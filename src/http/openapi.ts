@@ -46,6 +46,7 @@ export async function registerOpenApi(app: FastifyInstance) {
         { name: 'organizations', description: 'Programme operators, payment providers, government bodies' },
         { name: 'clients', description: 'OAuth clients (partners, integrators)' },
         { name: 'audit', description: 'Hash-chained audit log' },
+        { name: 'dci', description: 'DCI exchanges and the delivery of their callbacks to partners' },
         { name: 'auth', description: 'Tokens and keys' },
         { name: 'operations', description: 'Health and readiness' },
       ],
