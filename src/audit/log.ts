@@ -24,12 +24,10 @@ export interface AuditEntry {
 
 type Row = typeof auditLog.$inferSelect;
 
-/**
- * The chain number is not hashed (entries written before chains existed verify unchanged): an entry moved to another
- * chain breaks the link of the entry after it in both chains all the same.
- */
-function linkHash(row: Omit<Row, 'seq' | 'hash' | 'chain'>): string {
+/** Chain 0 is left out of the hashed content, so entries written before there were several chains verify unchanged. */
+function linkHash(row: Omit<Row, 'seq' | 'hash'>): string {
   return digest({
+    ...(row.chain === 0 ? {} : { chain: row.chain }),
     prev: row.prevHash,
     at: row.at.toISOString(),
     actor: row.actor,
@@ -56,9 +54,10 @@ export async function appendAudit(tx: Db, actor: Pick<Actor, 'id'>, entry: Audit
     entityId: entry.entityId,
     beforeDigest: entry.before === undefined ? null : digest(entry.before),
     afterDigest: entry.after === undefined ? null : digest(entry.after),
+    chain: Number(head!.chain),
     prevHash: head!.hash ?? GENESIS,
   };
-  await tx.insert(auditLog).values({ ...row, chain: Number(head!.chain), hash: linkHash(row) });
+  await tx.insert(auditLog).values({ ...row, hash: linkHash(row) });
 }
 
 export interface ChainHead {

@@ -298,6 +298,13 @@ t.test(
     await tamper(hub, sql`UPDATE audit_log SET actor = 'mallory' WHERE seq = ${inChain2.seq}`);
     t.match(await verifyAuditChain(hub.database.db), { ok: false, firstBroken: { seq: Number(inChain2.seq), chain: 2, reason: /content/ } });
     await tamper(hub, sql`UPDATE audit_log SET actor = ${inChain2.actor} WHERE seq = ${inChain2.seq}`);
+    await tamper(hub, sql`UPDATE audit_log SET chain = 9 WHERE seq = ${inChain2.seq}`);
+    t.match(
+      await verifyAuditChain(hub.database.db),
+      { ok: false, firstBroken: { seq: Number(inChain2.seq), chain: 9, reason: /content/ } },
+      'moving an entry to another chain, even a chain of its own, breaks it',
+    );
+    await tamper(hub, sql`UPDATE audit_log SET chain = 2 WHERE seq = ${inChain2.seq}`);
 
     const head3 = after.heads!.find((h) => h.chain === 3)!;
     await tamper(hub, sql`DELETE FROM audit_log WHERE seq = ${head3.seq}`);
