@@ -8,6 +8,7 @@ import type { Database } from './db/client.js';
 import { callbackQueue, callbackWorker } from './dci/callbacks.js';
 import { PROCESS_QUEUE, processWorker, type DciContext } from './dci/exchange.js';
 import { startNotifyDispatcher } from './dci/notify.js';
+import { startRetentionSweep } from './dci/retention.js';
 import { crvsRegistry } from './dci/crvs-registry.js';
 import { dciHandlers, dciRegistryRoutes } from './dci/routes.js';
 import { socialRegistry } from './dci/social-registry.js';
@@ -18,6 +19,7 @@ import { IMPORT_QUEUE, importWorker } from './registry/import/jobs.js';
 import { registryAdapters } from './adapters/registry/registries.js';
 import { dciCallbackRoutes, disburseCallbackRoutes } from './dci/callback-routes.js';
 import { auditRoutes } from './http/api/audit.js';
+import { dciAdminRoutes } from './http/api/dci.js';
 import { registryRoutes } from './http/api/registries.js';
 import { civilEventRoutes } from './http/api/civil-events.js';
 import { clientRoutes } from './http/api/clients.js';
@@ -134,6 +136,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
       await api.register(registryRoutes, { db, registries });
       await api.register(clientRoutes, { db });
       await api.register(auditRoutes, { db });
+      await api.register(dciAdminRoutes, { db, jobs });
       await api.register(importRoutes, { database, jobs, maxBytes: config.importMaxBytes });
       await api.register(keyRoutes, { keys });
     },
@@ -152,6 +155,17 @@ export async function buildApp({ config, database, logger, workers = true, gatew
       });
     });
     app.addHook('onClose', async () => dispatcher?.stop());
+    if (config.dci.retention.days > 0) {
+      let sweeper: { stop(): Promise<void> } | undefined;
+      app.addHook('onReady', async () => {
+        sweeper = startRetentionSweep(db, {
+          ...config.dci.retention,
+          onSwept: (deleted) => app.log.info({ deleted, retentionDays: config.dci.retention.days }, 'old DCI transactions deleted'),
+          onError: (err) => app.log.error({ err }, 'DCI transaction retention sweep failed; retrying at the next interval'),
+        });
+      });
+      app.addHook('onClose', async () => sweeper?.stop());
+    }
   }
   // Registered after the dispatcher's, so it runs after it: nothing enqueues once the queue stops.
   app.addHook('onClose', async () => jobs.stop());

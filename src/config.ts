@@ -63,6 +63,11 @@ export interface DciDisburseConfig extends Omit<DciPeerConfig, 'name'> {
 export interface DciCustomAttribute {
   key: string;
   type: 'number' | 'text' | 'date' | 'boolean';
+  /**
+   * Whose attribute it is, for those read from the registry's attribute definitions: a person's own, or their
+   * household's. Configured ones (no `of`) are both: a person without the value has their household's.
+   */
+  of?: 'individual' | 'group';
 }
 
 export interface DciConfig {
@@ -76,10 +81,14 @@ export interface DciConfig {
   maxBatch: number;
   /** Query attribute names (as partners use them) → custom attributes of individuals and groups. */
   attributes: Record<string, DciCustomAttribute>;
+  /** Other names partners use for query attributes → the attribute they mean (on top of the built-in aliases). */
+  aliases: Record<string, string>;
   /** Delivery of asynchronous answers and notifications to partners. */
   callbacks: { retries: number; retryDelaySeconds: number; timeoutMs: number };
   /** How often registry changes are turned into notifications. */
   notifyIntervalMs: number;
+  /** dci_transactions older than `days` are deleted (0: kept forever) by a sweep every `intervalMs`. */
+  retention: { days: number; intervalMs: number };
 }
 
 const DEFAULT_DCI_ATTRIBUTES: Record<string, DciCustomAttribute> = {
@@ -108,7 +117,47 @@ function dciAttributes(env: Env): Record<string, DciCustomAttribute> {
       throw new ConfigError('DCI_ATTRIBUTES', `attribute "${name}": type must be number, text, date or boolean`);
     }
   }
-  return parsed as Record<string, DciCustomAttribute>;
+  return Object.fromEntries(
+    Object.entries(parsed as Record<string, DciCustomAttribute>).map(([name, { key, type }]) => [name, { key, type }]),
+  );
+}
+
+/**
+ * `DCI_TRANSACTION_RETENTION_DAYS` and `DCI_RETENTION_INTERVAL`. The rows are also the replay protection (one
+ * message_id per sender): a message is refused as too old once its message_ts is more than DCI_CLOCK_SKEW away, so a
+ * row may go only after twice that (a message_ts up to the skew ahead of its arrival, replayed up to the skew late).
+ */
+function dciRetention(env: Env): DciConfig['retention'] {
+  const days = integer(env, 'DCI_TRANSACTION_RETENTION_DAYS', 90, 0, 36_500);
+  const skewSeconds = integer(env, 'DCI_CLOCK_SKEW', 300, 1, 86_400);
+  if (days > 0 && days * 86_400 <= 2 * skewSeconds) {
+    throw new ConfigError('DCI_TRANSACTION_RETENTION_DAYS', `must be 0 or longer than twice DCI_CLOCK_SKEW (${skewSeconds} s), or replayed messages would be taken as new`);
+  }
+  return { days, intervalMs: integer(env, 'DCI_RETENTION_INTERVAL', 3600, 1, 86_400) * 1000 };
+}
+
+const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** `DCI_ATTRIBUTE_ALIASES`: JSON `{"alias": "attribute"}`. */
+function dciAliases(env: Env): Record<string, string> {
+  const raw = env.DCI_ATTRIBUTE_ALIASES;
+  if (raw === undefined || raw === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('DCI_ATTRIBUTE_ALIASES', 'not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('DCI_ATTRIBUTE_ALIASES', 'expected an object {"alias": "attribute"}');
+  }
+  for (const [alias, target] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!ATTRIBUTE_NAME.test(alias) || typeof target !== 'string' || !ATTRIBUTE_NAME.test(target)) {
+      throw new ConfigError('DCI_ATTRIBUTE_ALIASES', `alias "${alias}" must name an attribute; both are letters, digits and _`);
+    }
+    if (alias === target) throw new ConfigError('DCI_ATTRIBUTE_ALIASES', `alias "${alias}" names itself`);
+  }
+  return parsed as Record<string, string>;
 }
 
 const GATEWAY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -329,12 +378,14 @@ export function loadConfig(env: Env = process.env): Config {
       maxRecords: integer(env, 'DCI_MAX_RECORDS', 1000, 1, 100_000),
       maxBatch: integer(env, 'DCI_MAX_BATCH', 50, 1, 1000),
       attributes: dciAttributes(env),
+      aliases: dciAliases(env),
       callbacks: {
         retries: integer(env, 'DCI_CALLBACK_RETRIES', 8, 0, 100),
         retryDelaySeconds: integer(env, 'DCI_CALLBACK_RETRY_DELAY', 10, 1, 86_400),
         timeoutMs: integer(env, 'DCI_CALLBACK_TIMEOUT', 10_000, 100, 600_000),
       },
       notifyIntervalMs: integer(env, 'DCI_NOTIFY_INTERVAL', 1000, 100, 3_600_000),
+      retention: dciRetention(env),
     },
     fhirIdentifierSystems: identifierSystems(env, 'HUB_FHIR_IDENTIFIER_SYSTEMS'),
     paymentGateways: paymentGateways(env, dataDir),

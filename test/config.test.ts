@@ -18,6 +18,17 @@ t.test('HUB_APPROVALS: levels per kind of status change', async (t) => {
   t.same(loadConfig({ HUB_APPROVALS: '{"enrolment": 1, "death_suspension": 2}' }).defaultApprovals, { enrolment: 1, death_suspension: 2 });
 });
 
+t.test('DCI attribute aliases: none configured by default, else the JSON object given', async (t) => {
+  t.same(loadConfig({}).dci.aliases, {});
+  t.same(loadConfig({ DCI_ATTRIBUTE_ALIASES: '{"hh_size": "group_size", "pov": "poverty_score"}' }).dci.aliases, { hh_size: 'group_size', pov: 'poverty_score' });
+});
+
+t.test('DCI transaction retention: 90 days swept hourly by default, 0 keeps them forever', async (t) => {
+  t.same(loadConfig({}).dci.retention, { days: 90, intervalMs: 3_600_000 });
+  t.same(loadConfig({ DCI_TRANSACTION_RETENTION_DAYS: '0', DCI_RETENTION_INTERVAL: '60' }).dci.retention, { days: 0, intervalMs: 60_000 });
+  t.equal(loadConfig({ DCI_TRANSACTION_RETENTION_DAYS: '1', DCI_CLOCK_SKEW: '300' }).dci.retention.days, 1, 'a day is more than twice a 5-minute skew');
+});
+
 t.test('FHIR identifier systems: TYPE=URI pairs', async (t) => {
   const config = loadConfig({ HUB_FHIR_IDENTIFIER_SYSTEMS: 'NIN=https://id.example.gov/nin, UIN=urn:oid:2.16.840.1' });
   t.same(config.fhirIdentifierSystems, { NIN: 'https://id.example.gov/nin', UIN: 'urn:oid:2.16.840.1' });
@@ -55,6 +66,14 @@ t.test('a bad value names its variable', async (t) => {
     [{ HUB_APPROVALS: '{"payments": 1}' }, 'HUB_APPROVALS'],
     [{ HUB_APPROVALS: '{"status_change": 6}' }, 'HUB_APPROVALS'],
     [{ HUB_APPROVALS: '{"status_change": 1.5}' }, 'HUB_APPROVALS'],
+    [{ DCI_ATTRIBUTE_ALIASES: '{"hh_size": ' }, 'DCI_ATTRIBUTE_ALIASES'],
+    [{ DCI_ATTRIBUTE_ALIASES: '["hh_size"]' }, 'DCI_ATTRIBUTE_ALIASES'],
+    [{ DCI_ATTRIBUTE_ALIASES: '{"hh_size": 3}' }, 'DCI_ATTRIBUTE_ALIASES'],
+    [{ DCI_ATTRIBUTE_ALIASES: '{"hh size": "group_size"}' }, 'DCI_ATTRIBUTE_ALIASES'],
+    [{ DCI_ATTRIBUTE_ALIASES: '{"x": "x"}' }, 'DCI_ATTRIBUTE_ALIASES'],
+    [{ DCI_TRANSACTION_RETENTION_DAYS: '-1' }, 'DCI_TRANSACTION_RETENTION_DAYS'],
+    [{ DCI_TRANSACTION_RETENTION_DAYS: '1', DCI_CLOCK_SKEW: '43200' }, 'DCI_TRANSACTION_RETENTION_DAYS'],
+    [{ DCI_RETENTION_INTERVAL: '0' }, 'DCI_RETENTION_INTERVAL'],
   ];
   for (const [env, variable] of cases) {
     let thrown: unknown;

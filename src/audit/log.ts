@@ -1,12 +1,17 @@
 import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { decodeCursor, toPage, type Page } from '../db/keyset.js';
+import { queryRows } from '../db/query-rows.js';
 import { auditLog } from '../db/schema/index.js';
 import type { Actor } from '../security/actor.js';
 import { digest } from './digest.js';
 
-/** Every append takes this transaction-scoped lock, so the chain stays linear across connections and instances. */
-const CHAIN_LOCK = 7_244_002;
+/**
+ * How many independent chains appends spread over. Each is locked by the transaction appending to it until it
+ * commits, so this many transactions can append at once; more only wait for a free chain. Changing it later is safe:
+ * verification follows whichever chains the entries name.
+ */
+export const AUDIT_CHAINS = 16;
 const GENESIS = '0'.repeat(64);
 
 export interface AuditEntry {
@@ -19,8 +24,10 @@ export interface AuditEntry {
 
 type Row = typeof auditLog.$inferSelect;
 
+/** Chain 0 is left out of the hashed content, so entries written before there were several chains verify unchanged. */
 function linkHash(row: Omit<Row, 'seq' | 'hash'>): string {
   return digest({
+    ...(row.chain === 0 ? {} : { chain: row.chain }),
     prev: row.prevHash,
     at: row.at.toISOString(),
     actor: row.actor,
@@ -32,10 +39,13 @@ function linkHash(row: Omit<Row, 'seq' | 'hash'>): string {
   });
 }
 
-/** Appends one entry; must run inside the transaction that makes the change, so both commit or neither does. */
+/**
+ * Appends one entry; must run inside the transaction that makes the change, so both commit or neither does. The
+ * entry joins the first chain no other transaction holds (migration 0020, audit_chain_head), which stays locked to
+ * this transaction until it ends: each chain stays linear, and concurrent writers do not queue behind one lock.
+ */
 export async function appendAudit(tx: Db, actor: Pick<Actor, 'id'>, entry: AuditEntry): Promise<void> {
-  await tx.execute(sql`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`);
-  const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1);
+  const [head] = await queryRows<{ chain: number; hash: string | null }>(tx, sql`SELECT chain, hash FROM audit_chain_head(${AUDIT_CHAINS}::int)`);
   const row = {
     at: new Date(),
     actor: actor.id,
@@ -44,48 +54,61 @@ export async function appendAudit(tx: Db, actor: Pick<Actor, 'id'>, entry: Audit
     entityId: entry.entityId,
     beforeDigest: entry.before === undefined ? null : digest(entry.before),
     afterDigest: entry.after === undefined ? null : digest(entry.after),
-    prevHash: last?.hash ?? GENESIS,
+    chain: Number(head!.chain),
+    prevHash: head!.hash ?? GENESIS,
   };
   await tx.insert(auditLog).values({ ...row, hash: linkHash(row) });
+}
+
+export interface ChainHead {
+  chain: number;
+  seq: number;
+  hash: string;
 }
 
 export interface ChainReport {
   ok: boolean;
   checked: number;
-  firstBroken?: { seq: number; reason: string };
-  /**
-   * The last entry verified. A chain cannot show that entries were cut off its end; keeping the head seen at each
-   * check somewhere else (a report, a ticket) and comparing it with a later check can.
-   */
+  firstBroken?: { seq: number; chain: number; reason: string };
+  /** The newest entry verified. */
   head?: { seq: number; hash: string };
+  /**
+   * The last entry of every chain. A chain cannot show that entries were cut off its end; keeping these heads
+   * somewhere else (a report, a ticket) and comparing them with a later check can.
+   */
+  heads?: ChainHead[];
 }
 
-/** Walks the whole chain in order and reports the first entry whose link or content does not verify. */
+/**
+ * Walks the log in seq order — within a chain, seq order is chain order, as each chain is locked from an append
+ * until its commit — checking every entry against the previous entry of its chain; reports the first that does not
+ * verify.
+ */
 export async function verifyAuditChain(db: Db, batchSize = 5000): Promise<ChainReport> {
-  let prev = GENESIS;
+  const heads = new Map<number, ChainHead>();
   let after = 0;
   let checked = 0;
-  let head: ChainReport['head'];
   for (;;) {
     const rows = await db.select().from(auditLog).where(gt(auditLog.seq, after)).orderBy(asc(auditLog.seq)).limit(batchSize);
     for (const row of rows) {
-      if (row.prevHash !== prev) {
-        return { ok: false, checked, firstBroken: { seq: row.seq, reason: 'prev_hash does not match the previous entry' } };
-      }
-      if (linkHash(row) !== row.hash) {
-        return { ok: false, checked, firstBroken: { seq: row.seq, reason: 'hash does not match the entry content' } };
-      }
-      prev = row.hash;
-      head = { seq: row.seq, hash: row.hash };
+      const broken = (reason: string): ChainReport => ({ ok: false, checked, firstBroken: { seq: row.seq, chain: row.chain, reason } });
+      if (row.prevHash !== (heads.get(row.chain)?.hash ?? GENESIS)) return broken('prev_hash does not match the previous entry of its chain');
+      if (linkHash(row) !== row.hash) return broken('hash does not match the entry content');
+      heads.set(row.chain, { chain: row.chain, seq: row.seq, hash: row.hash });
       checked++;
     }
-    if (rows.length < batchSize) return head ? { ok: true, checked, head } : { ok: true, checked };
+    if (rows.length < batchSize) break;
     after = rows[rows.length - 1]!.seq;
   }
+  if (heads.size === 0) return { ok: true, checked };
+  const all = [...heads.values()].sort((a, b) => a.chain - b.chain);
+  const newest = all.reduce((a, b) => (b.seq > a.seq ? b : a));
+  return { ok: true, checked, head: { seq: newest.seq, hash: newest.hash }, heads: all };
 }
 
 export interface AuditRecord {
   seq: number;
+  chain: number;
   at: string;
   actor: string;
   action: string;
@@ -122,6 +145,7 @@ export async function listAudit(
   return toPage(
     rows.map((r) => ({
       seq: r.seq,
+      chain: r.chain,
       at: r.at.toISOString(),
       actor: r.actor,
       action: r.action,

@@ -129,11 +129,12 @@ export function callbackWorker(db: Db, keys: KeyStore, settings: CallbackSetting
         failure = await post(callback.url, JSON.stringify({ signature: await signEnvelope(await keys.signingKey(), content), ...content }), settings.timeoutMs);
       }
       if (failure === undefined) {
-        await record(callback.transaction, { callbackStatus: 'delivered', callbackError: null });
+        await record(callback.transaction, { callbackStatus: 'delivered', callbackError: null, callbackBody: null });
         return;
       }
       const last = job.retryCount >= queue.retryLimit;
-      await record(callback.transaction, { callbackStatus: last ? 'failed' : 'pending', callbackError: failure });
+      // Given up: the callback is kept with the transaction, so that it can be sent again (src/dci/deliveries.ts).
+      await record(callback.transaction, last ? { callbackStatus: 'failed', callbackError: failure, callbackBody: { ...callback } } : { callbackStatus: 'pending', callbackError: failure });
       throw new Error(failure);
     },
   };

@@ -68,7 +68,7 @@ function crvsAttribute(name: string, eventType: string | undefined, config: DciC
   };
   const upper = name.toUpperCase();
   if (REGISTRATION_TYPES[upper]) return { sql: registered(REGISTRATION_TYPES[upper]), type: 'text' };
-  return ATTRIBUTES[name] ?? attributeFor('Member', IDENTIFIER_ALIASES[name] ?? name, config.attributes);
+  return ATTRIBUTES[name] ?? attributeFor('Member', IDENTIFIER_ALIASES[name] ?? name, config);
 }
 
 /** `idtype-value`: a registration number finds the person it registers; any other identifier, its holder. */

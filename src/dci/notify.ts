@@ -10,6 +10,7 @@ import { callbackUrl, enqueueCallback } from './callbacks.js';
 import { responseHeader } from './envelope.js';
 import type { DciContext } from './exchange.js';
 import type { DciRegistry, RecordKind } from './registry.js';
+import { withRegistryAttributes } from './criteria/vocabulary.js';
 import { compileCriteria } from './search.js';
 
 interface Change {
@@ -114,12 +115,14 @@ export async function dispatchChanges(ctx: DciContext, registries: Registries, b
           or(isNull(dciSubscriptions.endsAt), gte(dciSubscriptions.endsAt, now)),
         ),
       );
+    // Filters may name the registry's attribute definitions, as they could when the subscription was made.
+    const withDefinitions = subscriptions.length > 0 ? { ...ctx, config: await withRegistryAttributes(tx, ctx.config) } : ctx;
     for (const subscription of subscriptions) {
       const registry = registries[subscription.registry];
       if (!registry) continue;
-      const kind = registry.subscriptionRecords(subscription.notifyRecordType, subscription.event, ctx.config);
+      const kind = registry.subscriptionRecords(subscription.notifyRecordType, subscription.event, withDefinitions.config);
       const changed = [...new Set(changes.filter((c) => c.entity === kind.changeEntity && c.event === subscription.event).map((c) => c.entity_id))];
-      if (changed.length > 0) await notifySubscriber(tx, ctx, registry, kind, subscription, changed);
+      if (changed.length > 0) await notifySubscriber(tx, withDefinitions, registry, kind, subscription, changed);
     }
     await tx.execute(sql`DELETE FROM registry_changes WHERE id IN (${sql.join(changes.map((c) => sql`${c.id}`), sql`, `)})`);
     return changes.length;

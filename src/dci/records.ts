@@ -82,7 +82,7 @@ export async function groupRecords(
   db: Db,
   actor: Actor,
   ids: string[],
-  topLevel: Record<string, { key: string }>,
+  topLevel: Record<string, { key: string; of?: string }>,
 ): Promise<Json[]> {
   if (ids.length === 0) return [];
   const rows = await db.select().from(groups).where(inArray(groups.id, ids));
@@ -118,7 +118,8 @@ export async function groupRecords(
     const head = list.find((m) => m.relationship_head === 'head');
     const place = g.locationId ? places.get(g.locationId) : undefined;
     const custom = Object.fromEntries(
-      Object.entries(topLevel).flatMap(([name, def]) => (def.key in g.attributes ? [[name, g.attributes[def.key]]] : [])),
+      // Configured ones only: the registry's definitions (`of`) are searchable, and in additional_attributes as all are.
+      Object.entries(topLevel).flatMap(([name, def]) => (!def.of && def.key in g.attributes ? [[name, g.attributes[def.key]]] : [])),
     );
     byId.set(g.id, {
       '@context': CONTEXT,

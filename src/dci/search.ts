@@ -9,6 +9,7 @@ import { compileCriterion, compileSort } from './criteria/compile.js';
 import { parseExpression } from './criteria/expression.js';
 import type { Entity } from './criteria/model.js';
 import { parsePredicate } from './criteria/predicate.js';
+import { withRegistryAttributes } from './criteria/vocabulary.js';
 import type { DciRegistry, RecordHints, RecordKind } from './registry.js';
 
 /** search_criteria of one search_request item (already valid against the spec's schema). */
@@ -78,7 +79,10 @@ function pageOf(criteria: SearchCriteria, maxRecords: number): { size: number; n
  * id, so pages are stable) and paged. An unpaginated search matching more than `maxRecords` is refused.
  */
 export async function runSearch(db: Db, actor: Actor, registry: DciRegistry, criteria: SearchCriteria, config: DciConfig): Promise<SearchResult> {
-  const { kind, where } = compileCriteria(registry, criteria, config);
+  // Only expressions, predicates and sorts name attributes: a lookup by identifier needs no attribute definitions.
+  const named = criteria.query_type !== 'idtype-value' || (criteria.sort?.length ?? 0) > 0;
+  const vocabulary = named ? await withRegistryAttributes(db, config) : config;
+  const { kind, where } = compileCriteria(registry, criteria, vocabulary);
   const order = compileSort(kind.attributes, criteria.sort);
   const page = pageOf(criteria, config.maxRecords);
   const table = kind.table;

@@ -5,6 +5,7 @@ import type { DciContext, ExchangeHandler } from './exchange.js';
 import { answerEach, itemErrors } from './item-errors.js';
 import type { DciRegistry } from './registry.js';
 import { describeErrors, validator } from './schemas.js';
+import { withRegistryAttributes } from './criteria/vocabulary.js';
 import { compileCriteria, type SearchCriteria } from './search.js';
 
 interface SubscribeItem {
@@ -47,6 +48,7 @@ export function subscribeHandler(ctx: DciContext, registry: DciRegistry): Exchan
     },
     async process(tx, { partner, message, row: exchangeRow }) {
       const rejected = itemErrors(message as unknown as Record<string, unknown>, registry.spec, 'SubscribeRequest', 'subscribe_request', subscribeReason);
+      const vocabulary = await withRegistryAttributes(tx, ctx.config);
       const { responses, audit } = await answerEach(message.subscribe_request, rejected, async (item) => {
         const criteria = item.subscribe_criteria;
         const event = registry.subscriptionEvent(criteria.reg_event_type);
@@ -55,10 +57,10 @@ export function subscribeHandler(ctx: DciContext, registry: DciRegistry): Exchan
         }
         const filterType = criteria.filter_type ?? 'expression';
         if (filterType === 'graphql') throw new ItemRejection('rjct.notify_details.invalid', 'graphql filters are not supported; use idtype-value, expression or predicate');
-        const kind = registry.subscriptionRecords(criteria.notify_record_type, event, ctx.config);
+        const kind = registry.subscriptionRecords(criteria.notify_record_type, event, vocabulary);
         const entity = kind.name;
         try {
-          compileCriteria(registry, { query_type: filterType, query: criteria.filter }, ctx.config, kind);
+          compileCriteria(registry, { query_type: filterType, query: criteria.filter }, vocabulary, kind);
         } catch (err) {
           if (err instanceof ItemRejection) throw new ItemRejection('rjct.notify_details.invalid', err.message);
           throw err;

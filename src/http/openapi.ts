@@ -47,6 +47,7 @@ export async function registerOpenApi(app: FastifyInstance) {
         { name: 'workflow', description: 'Maker-checker tasks: beneficiary status changes waiting for approval' },
         { name: 'clients', description: 'OAuth clients (partners, integrators)' },
         { name: 'audit', description: 'Hash-chained audit log' },
+        { name: 'dci', description: 'DCI exchanges and the delivery of their callbacks to partners' },
         { name: 'auth', description: 'Tokens and keys' },
         { name: 'operations', description: 'Health and readiness' },
       ],

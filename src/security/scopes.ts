@@ -9,6 +9,7 @@ export const SCOPES = {
   'fhir:write': 'Create and update FHIR Patient and Group resources.',
   'dci:search': 'Search the registry through the DCI APIs.',
   'dci:subscribe': 'Subscribe to registry events through the DCI APIs.',
+  'dci:admin': 'See DCI exchanges and the delivery of their callbacks; send failed callbacks again.',
   'crvs:read': 'Read civil (vital) events and the review tasks they raise.',
   'crvs:write': 'Record civil (vital) events: births, deaths, marriages …',
   'registries:read': 'List the external registries the hub is connected to, with their health.',

@@ -113,6 +113,7 @@ t.test('GET /audit/verify reports an intact chain; reading the log needs audit:r
   const res = await hub.request({ method: 'GET', url: '/api/v1/audit/verify', token: auditor.token });
   t.equal(res.statusCode, 200, res.body);
   t.match(res.json(), { ok: true, checked: count, head: { seq: Number, hash: /^[0-9a-f]{64}$/ } });
+  t.same(res.json().heads, [{ chain: 0, ...res.json().head }], 'one writer at a time: every entry went to chain 0');
   t.equal((await hub.request({ method: 'GET', url: '/api/v1/audit', token: auditor.token })).statusCode, 200);
 
   for (const url of ['/api/v1/audit', '/api/v1/audit/verify']) {
@@ -130,11 +131,12 @@ t.test('GET /audit/verify reports an intact chain; reading the log needs audit:r
 t.test('the chain links each entry to the previous one', async (t) => {
   const hub = await testHub(t);
   for (let i = 0; i < 3; i++) await hub.client(['registry:read']);
-  const rows = await queryRows<{ seq: string | number; prev_hash: string; hash: string }>(
+  const rows = await queryRows<{ seq: string | number; chain: number; prev_hash: string; hash: string }>(
     hub.database.db,
-    sql`SELECT seq, prev_hash, hash FROM audit_log ORDER BY seq`,
+    sql`SELECT seq, chain, prev_hash, hash FROM audit_log ORDER BY seq`,
   );
   t.equal(rows.length, 4);
+  t.same(new Set(rows.map((r) => Number(r.chain))), new Set([0]), 'appends one after another all take the first chain');
   t.equal(rows[0]!.prev_hash, '0'.repeat(64), 'the first entry links to the genesis hash');
   for (let i = 1; i < rows.length; i++) t.equal(rows[i]!.prev_hash, rows[i - 1]!.hash, `entry ${i} links to entry ${i - 1}`);
   t.equal(new Set(rows.map((r) => r.hash)).size, rows.length, 'every hash differs');
@@ -241,7 +243,7 @@ t.test('an entry is only written with its change: a rolled-back transaction leav
   t.match(await verifyAuditChain(hub.database.db), { ok: true, checked: 2, head: { seq: Number, hash: /^[0-9a-f]{64}$/ } }, 'the chain continues after a rollback');
 });
 
-t.test('concurrent appends keep the chain linear', async (t) => {
+t.test('concurrent appends keep every chain linear', async (t) => {
   const hub = await testHub(t);
   await Promise.all(
     Array.from({ length: 10 }, (_, i) =>
@@ -252,6 +254,66 @@ t.test('concurrent appends keep the chain linear', async (t) => {
   );
   t.match(await verifyAuditChain(hub.database.db), { ok: true, checked: 11, head: { seq: Number, hash: /^[0-9a-f]{64}$/ } });
 });
+
+t.test(
+  'open transactions append to different chains without waiting for each other; each chain verifies on its own',
+  { skip: process.env.TEST_DATABASE_URL ? false : 'PGlite has one connection, so its transactions never overlap' },
+  async (t) => {
+    const hub = await testHub(t);
+    const writers = 4;
+    let arrived = 0;
+    let release!: () => void;
+    const everyoneAppended = new Promise<void>((resolve) => (release = resolve));
+    await Promise.all(
+      Array.from({ length: writers }, (_, i) =>
+        hub.database.db.transaction(async (tx) => {
+          // Under one lock for every append, the second writer would wait here for the first, which waits for it.
+          await tx.execute(sql`SET LOCAL lock_timeout = '10s'`);
+          await appendAudit(tx, { id: `writer-${i}` }, { action: 'thing.create', entityType: 'thing', entityId: String(i), after: { i } });
+          if (++arrived === writers) release();
+          await everyoneAppended;
+        }),
+      ),
+    );
+    const rows = await queryRows<{ seq: string | number; chain: number; actor: string; prev_hash: string }>(
+      hub.database.db,
+      sql`SELECT seq, chain, actor, prev_hash FROM audit_log ORDER BY seq`,
+    );
+    const writes = rows.filter((r) => r.actor.startsWith('writer-'));
+    t.same(writes.map((r) => Number(r.chain)).sort(), [0, 1, 2, 3], 'each open transaction took the first chain free');
+    t.equal(writes.filter((r) => r.prev_hash === '0'.repeat(64)).length, 3, 'the new chains start at the genesis hash');
+
+    const report = await verifyAuditChain(hub.database.db);
+    t.match(report, { ok: true, checked: 5 });
+    t.same(report.heads!.map((h) => h.chain), [0, 1, 2, 3], 'a head per chain');
+    const api = await hub.request({ method: 'GET', url: '/api/v1/audit/verify' });
+    t.same(api.json(), report, 'the API reports the same');
+
+    await hub.database.db.transaction((tx) => appendAudit(tx, { id: 'later' }, { action: 'thing.create', entityType: 'thing', entityId: 'later' }));
+    const after = await verifyAuditChain(hub.database.db);
+    t.match(after, { ok: true, checked: 6 }, 'a later append continues chain 0 from its own head, not from the newest entry');
+    t.equal(after.heads!.find((h) => h.chain === 0)!.seq, after.head!.seq);
+
+    const inChain2 = writes.find((r) => Number(r.chain) === 2)!;
+    await tamper(hub, sql`UPDATE audit_log SET actor = 'mallory' WHERE seq = ${inChain2.seq}`);
+    t.match(await verifyAuditChain(hub.database.db), { ok: false, firstBroken: { seq: Number(inChain2.seq), chain: 2, reason: /content/ } });
+    await tamper(hub, sql`UPDATE audit_log SET actor = ${inChain2.actor} WHERE seq = ${inChain2.seq}`);
+    await tamper(hub, sql`UPDATE audit_log SET chain = 9 WHERE seq = ${inChain2.seq}`);
+    t.match(
+      await verifyAuditChain(hub.database.db),
+      { ok: false, firstBroken: { seq: Number(inChain2.seq), chain: 9, reason: /content/ } },
+      'moving an entry to another chain, even a chain of its own, breaks it',
+    );
+    await tamper(hub, sql`UPDATE audit_log SET chain = 2 WHERE seq = ${inChain2.seq}`);
+
+    const head3 = after.heads!.find((h) => h.chain === 3)!;
+    await tamper(hub, sql`DELETE FROM audit_log WHERE seq = ${head3.seq}`);
+    const cut = await verifyAuditChain(hub.database.db);
+    t.equal(cut.ok, true, 'a chain cut at its end still verifies on its own');
+    t.notSame(cut.heads, after.heads, 'but the heads differ from the ones recorded earlier');
+    t.same(cut.head, after.head, 'even where the newest entry is unchanged');
+  },
+);
 
 t.test('digests are of canonical JSON: key order does not matter, content does', async (t) => {
   t.equal(digest({ a: 1, b: [1, 2], c: { x: null } }), digest({ c: { x: null }, b: [1, 2], a: 1 }));

@@ -37,10 +37,15 @@ export const dciTransactions = pgTable(
     callbackAt: timestamp('callback_at', { withTimezone: true }),
     /** The partner sent this message encrypted (or subscribed encrypted): our answers to it go out encrypted too. */
     messageEncrypted: boolean('message_encrypted').notNull().default(false),
+    /** The callback given up on (`failed`): url, header and message, kept so that an operator can send it again. */
+    callbackBody: jsonb('callback_body').$type<Record<string, unknown>>(),
   },
   (t) => [
     unique('dci_transactions_message_key').on(t.senderId, t.messageId),
     index('dci_transactions_transaction_idx').on(t.senderId, t.transactionId),
+    // Retention deletes by age; the delivery list pages through one delivery state, newest first.
+    index('dci_transactions_received_idx').on(t.receivedAt),
+    index('dci_transactions_delivery_idx').on(t.callbackStatus, t.receivedAt, t.id).where(sql`callback_status IS NOT NULL`),
   ],
 );
 

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { DciCustomAttribute } from '../../config.js';
+import type { DciConfig, DciCustomAttribute } from '../../config.js';
 import { groups, individuals } from '../../db/schema/index.js';
 import type { Entity } from './model.js';
 
@@ -58,7 +58,7 @@ const GROUP: Record<string, Attribute> = {
   last_updated: { sql: sql`(${groups.updatedAt})::date`, type: 'date' },
 };
 
-/** Names partners use for the same thing. */
+/** Names partners use for the same thing; `DCI_ATTRIBUTE_ALIASES` adds more (and may redirect these). */
 const ALIASES: Record<string, string> = {
   gender: 'sex',
   dob: 'birth_date',
@@ -76,25 +76,30 @@ const ALIASES: Record<string, string> = {
   HOUSEHOLD_ID: 'household_id',
 };
 
+/** What a partner's attribute names resolve against: configured and registry-defined custom attributes, aliases. */
+export type Vocabulary = Pick<DciConfig, 'attributes' | 'aliases'>;
+
 /**
  * The attribute a partner names, for people (Member) or households (Group); undefined when the name is unknown.
- * Configured custom attributes read the record's own `attributes`; for a person without the value, its current
- * household's (poverty scores are usually the household's).
+ * Custom attributes read the record's own `attributes`; a person's query on one that households hold (or that is
+ * configured and the person lacks) reads their current household's (poverty scores are usually the household's).
  */
-export function attributeFor(entity: Entity, name: string, customs: Record<string, DciCustomAttribute>): Attribute | undefined {
-  const canonical = ALIASES[name] ?? name;
+export function attributeFor(entity: Entity, name: string, vocabulary: Vocabulary): Attribute | undefined {
+  const canonical = vocabulary.aliases[name] ?? ALIASES[name] ?? name;
   const builtIn = (entity === 'Group' ? GROUP : PERSON)[canonical];
   if (builtIn) return builtIn;
-  const def = customs[name];
+  const def = vocabulary.attributes[canonical];
   if (def) {
-    if (entity === 'Group') return { sql: custom(sql`${groups.attributes}`, def), type: def.type };
+    if (entity === 'Group') return def.of === 'individual' ? undefined : { sql: custom(sql`${groups.attributes}`, def), type: def.type };
     const own = custom(sql`${individuals.attributes}`, def);
     const household = custom(sql`(SELECT g.attributes FROM groups g WHERE g.id = ${currentHousehold})`, def);
+    if (def.of === 'individual') return { sql: own, type: def.type };
+    if (def.of === 'group') return { sql: household, type: def.type };
     return { sql: sql`COALESCE(${own}, ${household})`, type: def.type };
   }
-  if (entity === 'Member' && IDENTIFIER_TYPE.test(name)) {
+  if (entity === 'Member' && IDENTIFIER_TYPE.test(canonical)) {
     return {
-      sql: sql`(SELECT min(i.value) FROM identifiers i WHERE i.individual_id = ${individuals.id} AND i.type = ${name})`,
+      sql: sql`(SELECT min(i.value) FROM identifiers i WHERE i.individual_id = ${individuals.id} AND i.type = ${canonical})`,
       type: 'text',
     };
   }

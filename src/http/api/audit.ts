@@ -8,6 +8,7 @@ const tags = ['audit'];
 
 const AuditRecord = Type.Object({
   seq: Type.Integer(),
+  chain: Type.Integer({ description: 'The hash chain the entry belongs to; `hash` links it to the previous entry of this chain.' }),
   at: Type.String({ format: 'date-time' }),
   actor: Type.String({ description: 'client_id of the caller (or system:… for CLI and jobs).' }),
   action: Type.String(),
@@ -15,18 +16,18 @@ const AuditRecord = Type.Object({
   entity_id: Type.String(),
   before_digest: Type.Union([Type.String(), Type.Null()], { description: 'SHA-256 of the canonical JSON before the change.' }),
   after_digest: Type.Union([Type.String(), Type.Null()]),
-  hash: Type.String({ description: 'Chain hash over this entry and the previous hash.' }),
+  hash: Type.String({ description: 'Chain hash over this entry and the hash of the previous entry of its chain.' }),
 });
 
 const ChainReport = Type.Object({
   ok: Type.Boolean(),
   checked: Type.Integer(),
-  firstBroken: Type.Optional(Type.Object({ seq: Type.Integer(), reason: Type.String() })),
-  head: Type.Optional(
-    Type.Object(
-      { seq: Type.Integer(), hash: Type.String() },
-      { description: 'Last verified entry: keep it elsewhere to detect entries later cut off the end.' },
-    ),
+  firstBroken: Type.Optional(Type.Object({ seq: Type.Integer(), chain: Type.Integer(), reason: Type.String() })),
+  head: Type.Optional(Type.Object({ seq: Type.Integer(), hash: Type.String() }, { description: 'The newest verified entry.' })),
+  heads: Type.Optional(
+    Type.Array(Type.Object({ chain: Type.Integer(), seq: Type.Integer(), hash: Type.String() }), {
+      description: 'The last entry of every chain: keep them elsewhere to detect entries later cut off the end of a chain.',
+    }),
   ),
 });
 
@@ -57,7 +58,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
     '/audit/verify',
     {
       config: { scope: 'audit:read' },
-      schema: { tags, summary: 'Verify the hash chain; reports the first broken link', response: { 200: ChainReport, ...errorResponses() } },
+      schema: { tags, summary: 'Verify the hash chains; reports the first broken link', response: { 200: ChainReport, ...errorResponses() } },
     },
     async () => verifyAuditChain(db),
   );
