@@ -141,7 +141,7 @@ t.test('civil events by bulk import', async (t) => {
     const res = await hub.request({ method: 'POST', url, payload: ndjson, headers: { 'content-type': 'application/x-ndjson' } });
     t.equal(res.statusCode, 202, res.body);
     let status = res.json();
-    for (let i = 0; i < 600 && !['succeeded', 'failed'].includes(status.status); i++) {
+    for (let i = 0; i < 1200 && !['succeeded', 'failed'].includes(status.status); i++) {
       await new Promise((r) => setTimeout(r, 100));
       status = await get(`imports/${status.id}`);
     }
