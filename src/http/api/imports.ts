@@ -5,13 +5,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { stringify } from 'csv-stringify';
 import type { Database } from '../../db/client.js';
-import { HubError } from '../../errors.js';
+import { AuthError, HubError } from '../../errors.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import { IMPORT_TYPES, type ImportType } from '../../registry/import/fields.js';
 import { findImport, importIssuesOf, submitImport, type ImportRequest, type ImportRow } from '../../registry/import/jobs.js';
 import type { SourceFormat } from '../../registry/import/source.js';
 import { Uuid } from '../../registry/schemas.js';
-import type { Actor } from '../../security/actor.js';
+import { hasScope, type Actor } from '../../security/actor.js';
+import { bearerChallenge } from '../../security/tokens.js';
 import { errorResponses, IdParams, Query } from './common.js';
 
 const tags = ['imports'];
@@ -151,10 +152,11 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ database: Database; jobs:
       validatorCompiler: () => () => true,
       schema: {
         tags,
-        summary: 'Import a CSV or NDJSON file of locations, individuals, households or members (background job)',
+        summary: 'Import a CSV or NDJSON file of locations, individuals, households, members or civil events (background job)',
         description:
           'Either a streamed body (`Content-Type: text/csv` or `application/x-ndjson`) with the options in the query string, or ' +
-          '`multipart/form-data` with the option fields first and the file last as `file`. Answers 202 at once; poll the Location.',
+          '`multipart/form-data` with the option fields first and the file last as `file`. Answers 202 at once; poll the Location. ' +
+          'Civil events also need the scope crvs:write.',
         querystring: Type.Partial(ImportQuery),
         body: {
           content: {
@@ -183,6 +185,10 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ database: Database; jobs:
         file = request.body as Readable;
       }
       const checked = checkOptions(options);
+      // The worker imports as the system; civil events need what recording them through the API needs.
+      if (checked.type === 'civil-events' && !hasScope(request.actor, 'crvs:write')) {
+        throw new AuthError('forbidden', 'importing civil events needs the scope crvs:write', bearerChallenge('insufficient_scope', 'requires crvs:write', 'crvs:write'));
+      }
       const row = await submitImport(database, jobs, request.actor, importRequest(request.actor, checked, fileName, contentType), file, maxBytes);
       return reply.code(202).header('location', `${prefix}/imports/${row.id}`).send(present(row, prefix));
     },

@@ -1,10 +1,12 @@
 import { parseDate } from './dates.js';
+import { CIVIL_EVENT_TYPES } from '../civil-event-schemas.js';
 import type { AttributeType, ColumnRule, Mapping } from './mapping.js';
 
-export type ImportType = 'locations' | 'individuals' | 'households' | 'members';
-export const IMPORT_TYPES: ImportType[] = ['locations', 'individuals', 'households', 'members'];
+export type ImportType = 'locations' | 'individuals' | 'households' | 'members' | 'civil-events';
+export const IMPORT_TYPES: ImportType[] = ['locations', 'individuals', 'households', 'members', 'civil-events'];
 
-type Kind = 'text' | 'code' | 'identifier_type' | 'date' | 'past_date' | 'sex' | 'role' | 'email' | 'attributes' | 'kind';
+type Kind =
+  | 'text' | 'code' | 'identifier_type' | 'date' | 'past_date' | 'sex' | 'role' | 'email' | 'attributes' | 'kind' | 'event_type' | 'boolean';
 
 interface FieldSpec {
   name: string;
@@ -51,6 +53,28 @@ export const FIELDS: Record<ImportType, FieldSpec[]> = {
     ...identifier,
     { name: 'role', kind: 'role', required: true },
     { name: 'start_date', kind: 'past_date' },
+  ],
+  // The subject by identifier (optional for a birth: a newborn not in the registry is created from the names);
+  // parties by identifier too. Which fields a row needs depends on the registry, checked when it is recorded.
+  'civil-events': [
+    { name: 'event_type', kind: 'event_type', required: true },
+    { name: 'registration_number', kind: 'text', required: true, max: 64 },
+    { name: 'event_date', kind: 'past_date', required: true },
+    { name: 'registration_date', kind: 'past_date' },
+    { name: 'source', kind: 'code' },
+    { name: 'identifier_type', kind: 'identifier_type' },
+    { name: 'identifier_value', kind: 'text', max: 128 },
+    { name: 'given_name', kind: 'text', max: 200 },
+    { name: 'family_name', kind: 'text', max: 200 },
+    { name: 'middle_name', kind: 'text', max: 200 },
+    { name: 'sex', kind: 'sex' },
+    { name: 'location_code', kind: 'code' },
+    { name: 'place_code', kind: 'code' },
+    ...(['mother', 'father', 'spouse', 'informant'] as const).flatMap((role): FieldSpec[] => [
+      { name: `${role}_identifier_type`, kind: 'identifier_type' },
+      { name: `${role}_identifier_value`, kind: 'text', max: 128 },
+    ]),
+    { name: 'add_to_household', kind: 'boolean' },
   ],
 };
 
@@ -115,6 +139,7 @@ function checkField(spec: FieldSpec, value: unknown, format: string | undefined)
     const bad = Object.keys(object).find((k) => !ATTRIBUTE_NAME.test(k));
     return bad === undefined ? { value: object } : { reason: `attribute name "${bad}" is not allowed (letters, digits, _)` };
   }
+  if (spec.kind === 'boolean') return typed(value, { type: 'boolean' });
   const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
   if (text === undefined) return { reason: `expected text, got ${JSON.stringify(value)}` };
   switch (spec.kind) {
@@ -128,6 +153,8 @@ function checkField(spec: FieldSpec, value: unknown, format: string | undefined)
       return /^[A-Z][A-Z0-9_]{0,31}$/.test(text) ? { value: text } : { reason: `not an identifier type (upper case, e.g. NIN): ${JSON.stringify(text)}` };
     case 'sex':
       return SEXES.includes(text) ? { value: text } : { reason: `not one of ${SEXES.join(', ')}: ${JSON.stringify(text)}` };
+    case 'event_type':
+      return (CIVIL_EVENT_TYPES as readonly string[]).includes(text) ? { value: text } : { reason: `not one of ${CIVIL_EVENT_TYPES.join(', ')}: ${JSON.stringify(text)}` };
     case 'role':
       return ROLES.includes(text) ? { value: text } : { reason: `not one of ${ROLES.join(', ')}: ${JSON.stringify(text)}` };
     case 'email':

@@ -41,6 +41,9 @@ interface Plan {
   keyColumn: string;
 }
 
+/** Civil events are recorded one by one through the registry's code (./civil-events.ts), not by a plan. */
+type PlannedType = Exclude<ImportType, 'civil-events'>;
+
 const STAGE = 'import_stage';
 const JOIN_COLUMNS = new Set(['line', 'identifier_type', 'identifier_value', 'location_code', 'household_code', 'code', 'parent_code']);
 
@@ -75,7 +78,7 @@ const unknownLocation = sql.raw(
    WHERE location_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM locations l WHERE l.code = s.location_code AND l.deleted_at IS NULL)`,
 );
 
-const PLANS: Record<ImportType, Plan> = {
+const PLANS: Record<PlannedType, Plan> = {
   individuals: {
     key: 'jsonb_build_array(identifier_type, identifier_value)::text',
     keyColumn: 'identifier_value',
@@ -242,6 +245,7 @@ const TABLES: Record<ImportType, string[]> = {
   individuals: ['individuals', 'identifiers', 'locations'],
   households: ['groups', 'locations'],
   members: ['group_members', 'groups', 'individuals', 'identifiers'],
+  'civil-events': ['civil_events', 'individuals', 'identifiers', 'locations'],
 };
 
 /** Tables each import type fills (statistics refreshed as its inserts double). */
@@ -250,6 +254,7 @@ const WRITTEN: Record<ImportType, string[]> = {
   individuals: ['individuals', 'identifiers'],
   households: ['groups'],
   members: ['group_members'],
+  'civil-events': ['civil_events', 'individuals'],
 };
 
 /**
@@ -285,7 +290,7 @@ async function refuse(tx: BulkTransaction, found: RowIssue[], issues: RowIssue[]
 }
 
 /** Rows whose key an earlier row of the file had (that row's line is named); the first of each key is recorded. */
-async function refuseRepeatedKeys(tx: BulkTransaction, type: ImportType, keys: string, issues: RowIssue[]) {
+async function refuseRepeatedKeys(tx: BulkTransaction, type: PlannedType, keys: string, issues: RowIssue[]) {
   const { key, keyColumn } = PLANS[type];
   const repeated = (expression: string, column: string, reason: string, where = 'true') =>
     queryRows<RowIssue>(
@@ -313,7 +318,7 @@ async function refuseRepeatedKeys(tx: BulkTransaction, type: ImportType, keys: s
  */
 export async function mergeBatch(
   tx: BulkTransaction,
-  type: ImportType,
+  type: PlannedType,
   rows: StagedRow[],
   present: Set<string>,
   keys: string,

@@ -4,6 +4,7 @@ import { appendAudit } from '../../audit/log.js';
 import type { BulkTransaction, Database } from '../../db/client.js';
 import { suspendBenefitsOfDeceasedAmong } from '../../programmes/beneficiaries.js';
 import type { Actor } from '../../security/actor.js';
+import { mergeCivilEvents } from './civil-events.js';
 import { convertRecord, type ImportType, type Row } from './fields.js';
 import { identityMapping, type Mapping } from './mapping.js';
 import { createKeyTable, dropKeyTable, mergeBatch, refreshStatistics, stagedIndividuals, type RowIssue, type StagedRow } from './merge.js';
@@ -89,7 +90,8 @@ export async function runImport(database: Database, actor: Actor, options: Impor
       await refreshStatistics(tx.db, type, 'written', keys);
       analyzeAt *= 2;
     }
-    const result = await mergeBatch(tx, type, rows, present, keys, summary.bulk);
+    const result =
+      type === 'civil-events' ? await mergeCivilEvents(tx.db, actor, rows, keys) : await mergeBatch(tx, type, rows, present, keys, summary.bulk);
     if (type === 'individuals' && present.has('death_date')) {
       await suspendBenefitsOfDeceasedAmong(tx.db, actor, stagedIndividuals);
     }
@@ -155,6 +157,11 @@ export async function runImport(database: Database, actor: Actor, options: Impor
     options.onProgress?.(summary.read);
   };
 
+  // Civil events are recorded through the registry's code, whose nested transactions (savepoints) need a Drizzle
+  // transaction; they use no COPY.
+  const transaction = <T>(run: (tx: BulkTransaction) => Promise<T>): Promise<T> =>
+    type === 'civil-events' ? database.db.transaction((db) => run({ db, copyIn: () => Promise.reject(new Error('no COPY here')) })) : database.bulk(run);
+
   await rebuildSearchIndexes(database);
   await refreshStatistics(database.db, type, 'read');
   if (!options.dryRun && !options.allOrNothing) {
@@ -162,7 +169,7 @@ export async function runImport(database: Database, actor: Actor, options: Impor
     if (summary.bulk) await dropSearchIndexes(database, type);
     keys = await createKeyTable(database.db, summary.id);
     try {
-      await consume((rows) => database.bulk((tx) => merge(tx, rows)));
+      await consume((rows) => transaction((tx) => merge(tx, rows)));
     } finally {
       await dropKeyTable(database.db, keys);
       if (summary.bulk) {
@@ -178,7 +185,7 @@ export async function runImport(database: Database, actor: Actor, options: Impor
     return summary;
   }
   try {
-    await database.bulk(async (tx) => {
+    await transaction(async (tx) => {
       keys = await createKeyTable(tx.db, summary.id);
       await consume((rows) => merge(tx, rows));
       if (options.dryRun || summary.rejected > 0) throw new RollBack();

@@ -25,9 +25,11 @@ const SEARCH_INDEXES: Record<ImportType, string[]> = {
   households: ['groups_location_idx', 'groups_attributes_gin'],
   // Each household a member joins gets a new version: a row update, which also touches every index of groups.
   members: ['group_members_individual_idx', 'groups_location_idx', 'groups_attributes_gin'],
+  // Each event is recorded through the registry's own code, one by one: never a bulk load.
+  'civil-events': [],
 };
 
-const TARGET: Record<ImportType, string> = { locations: 'locations', individuals: 'individuals', households: 'groups', members: 'group_members' };
+const TARGET: Record<ImportType, string> = { locations: 'locations', individuals: 'individuals', households: 'groups', members: 'group_members', 'civil-events': 'civil_events' };
 
 /** Below this many rows in the target table, a registry counts as (nearly) empty and an import loads in bulk. */
 export const BULK_LOAD_BELOW = 20_000;

@@ -95,4 +95,30 @@ t.test('consumer of an OpenCRVS-style CRVS: pull, notify, duplicates, forged sig
     const query = (crvs.searches[searchesBefore] as any).message.search_request[0].search_criteria.query[0];
     t.same([query.expression1.attribute_value, query.expression2.attribute_value], [day(3), day(0)], 'registrations of the last 3 days');
   });
+
+  t.test('approval switched on: a reported death waits in a maker-checker task; approving it suspends', async (t) => {
+    const cleo = await post('individuals', { given_name: 'Cleo', family_name: 'Crvs', sex: 'female', birth_date: '1930-01-01', identifiers: [{ type: 'NIN', value: 'N-CLEO' }] });
+    const checked = await post('programmes', { code: 'PENSION-CHECKED', subject: 'individual', status: 'active', eligibility: 'age >= 90', approvals: { death_suspension: 1 } });
+    t.equal((await post(`programmes/${checked.id}/enrolment`, { activate: true })).enrolled, 1, 'Cleo alone');
+    const beneficiary = async () => (await hub.request({ method: 'GET', url: `/api/v1/programmes/${checked.id}/beneficiaries` })).json().items[0];
+
+    const signed = await crvs.notify('death', death('N-CLEO', 'DRN-20', '2025-07-07'));
+    for (const attempt of [1, 2]) {
+      const res = await hub.request({ method: 'POST', url: '/dci/callbacks/opencrvs/registry/notify', token: null, payload: signed });
+      t.equal(res.statusCode, 200, `delivery ${attempt} acknowledged`);
+    }
+    t.equal((await hub.request({ method: 'GET', url: `/api/v1/individuals/${cleo.id}` })).json().death_date, '2025-07-07', 'marked deceased at once');
+    t.equal((await beneficiary()).status, 'ACTIVE', 'the suspension waits for its approval');
+    const reason = 'death registered by opencrvs (DRN-20) on 2025-07-07';
+    const tasks = (await hub.request({ method: 'GET', url: `/api/v1/tasks?status=pending&programme_id=${checked.id}` })).json().items;
+    t.match(tasks, [{ kind: 'death_suspension', maker: 'registry:opencrvs', change: { to: 'SUSPENDED', reason }, items: { total: 1 } }], 'one task, however often the death arrives');
+    t.equal(tasks.length, 1);
+
+    const checker = await hub.client(['workflow:read', 'workflow:approve']);
+    const approved = await hub.request({ method: 'POST', url: `/api/v1/tasks/${tasks[0].id}/approve`, payload: {}, token: checker.token });
+    t.equal(approved.json().status, 'applied', approved.body);
+    const after = await beneficiary();
+    t.equal(after.status, 'SUSPENDED');
+    t.equal((await hub.request({ method: 'GET', url: `/api/v1/programmes/${checked.id}/beneficiaries/${after.id}` })).json().reason, reason, 'the registration is the reason');
+  });
 });
