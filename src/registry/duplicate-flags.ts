@@ -19,32 +19,40 @@ export const OTHER_PERSON_SIMILARITY = 0.5;
  *
  * `ids` (a subquery of ids): the pairs of those individuals. Blocking on (location, birth year) keeps each lookup to
  * a handful of rows through individuals_location_birth_idx, instead of comparing names across the registry.
- * `'everyone'`: every pair in the registry, in one hash join on (location, birth year) — cheaper than a lookup per
- * person when a bulk load has just filled an empty registry.
+ * `'everyone'`: every pair in the registry, in hash joins on (location, birth year) — cheaper than a lookup per
+ * person when a bulk load has just filled an empty registry. Men and women are paired only within their sex (the
+ * sex is part of the join key), so names are compared for half the pairs; people of another or unknown sex are
+ * paired with everyone (a pair of two of them comes twice and is stored once).
  */
 export async function flagProbableDuplicates(db: Db, among: SQL | 'everyone'): Promise<number> {
-  const pairing =
+  const columns = sql`least(a.id, b.id) AS first_id, greatest(a.id, b.id) AS second_id, a.location_id,
+                 similarity(a.search_name, b.search_name) AS sim, a.birth_date = b.birth_date AS same_date,
+                 CASE WHEN a.id < b.id THEN a.birth_date ELSE b.birth_date END AS first_birth,
+                 CASE WHEN a.id < b.id THEN b.birth_date ELSE a.birth_date END AS second_birth`;
+  const similar = sql`similarity(a.search_name, b.search_name) >= ${NAME_SIMILARITY}`;
+  const sameYear = sql`date_trunc('year', b.birth_date) = date_trunc('year', a.birth_date)`;
+  const pairs =
     among === 'everyone'
-      ? sql`JOIN individuals b ON b.location_id = a.location_id
-              AND date_trunc('year', b.birth_date) = date_trunc('year', a.birth_date)
+      ? sql`SELECT ${columns} FROM individuals a
+            JOIN individuals b ON b.location_id = a.location_id AND ${sameYear} AND b.sex = a.sex
               AND b.id > a.id AND b.deleted_at IS NULL
-            WHERE a.deleted_at IS NULL`
-      : sql`JOIN individuals b ON b.location_id = a.location_id
+            WHERE a.deleted_at IS NULL AND a.sex IN ('male', 'female') AND ${similar}
+            UNION ALL
+            SELECT ${columns} FROM individuals a
+            JOIN individuals b ON b.location_id = a.location_id AND ${sameYear} AND b.id <> a.id AND b.deleted_at IS NULL
+            WHERE a.deleted_at IS NULL AND a.sex NOT IN ('male', 'female') AND ${similar}`
+      : sql`SELECT ${columns} FROM individuals a
+            JOIN individuals b ON b.location_id = a.location_id
               AND b.birth_date >= date_trunc('year', a.birth_date)::date
               AND b.birth_date < (date_trunc('year', a.birth_date) + interval '1 year')::date
               AND b.id <> a.id AND b.deleted_at IS NULL
-            WHERE a.id IN ${among} AND a.deleted_at IS NULL`;
+            WHERE a.id IN ${among} AND a.deleted_at IS NULL
+              AND NOT (a.sex IN ('male', 'female') AND b.sex IN ('male', 'female') AND a.sex <> b.sex)
+              AND ${similar}`;
   const [row] = await queryRows<{ n: string }>(
     db,
     sql`WITH pairs AS (
-          SELECT least(a.id, b.id) AS first_id, greatest(a.id, b.id) AS second_id, a.location_id,
-                 similarity(a.search_name, b.search_name) AS sim, a.birth_date = b.birth_date AS same_date,
-                 CASE WHEN a.id < b.id THEN a.birth_date ELSE b.birth_date END AS first_birth,
-                 CASE WHEN a.id < b.id THEN b.birth_date ELSE a.birth_date END AS second_birth
-          FROM individuals a
-          ${pairing}
-            AND NOT (a.sex IN ('male', 'female') AND b.sex IN ('male', 'female') AND a.sex <> b.sex)
-            AND similarity(a.search_name, b.search_name) >= ${NAME_SIMILARITY}
+          ${pairs}
         ), stored AS (
           INSERT INTO duplicate_candidates (key, kind, individual_id, other_id, score, reasons)
           SELECT first_id::text || ':' || second_id::text, 'probable', first_id, second_id,
@@ -70,9 +78,10 @@ export interface HeldRow {
 }
 
 /**
- * Rows of an import staging table (identifier_type, identifier_value, given_name, family_name, birth_date …) whose
- * identifier belongs to a living individual whose name is clearly another (similarity below OTHER_PERSON_SIMILARITY)
- * or whose birth year differs: applying them would turn one person into another. They are held back and stored as
+ * Rows of an import staging table (identifier_type, identifier_value, given_name, family_name, birth_date …, and
+ * individual_id: who holds the identifier already) whose identifier belongs to a living individual whose name is
+ * clearly another (similarity below OTHER_PERSON_SIMILARITY) or whose birth year differs: applying them would turn
+ * one person into another. They are held back and stored as
  * `identifier` candidates carrying the row, unless an identical row was already reviewed and dismissed (then the
  * import applies it). Answers the held lines, with the new candidate's id (null when it was already flagged).
  */
@@ -89,8 +98,7 @@ export async function holdIdentifierConflicts(db: Db, stage: string): Promise<He
                  similarity(x.search_name, hub_normalise(s.given_name || ' ' || s.family_name)) AS sim,
                  s.birth_date AS incoming_birth
           FROM ${sql.raw(stage)} s
-          JOIN identifiers d ON d.type = s.identifier_type AND d.value = s.identifier_value
-          JOIN individuals x ON x.id = d.individual_id AND x.deleted_at IS NULL
+          JOIN individuals x ON x.id = s.individual_id AND x.deleted_at IS NULL
         ), conflicts AS (
           SELECT m.*, 'identifier:' || m.individual_id::text || ':' || md5(m.incoming::text) AS key
           FROM matched m

@@ -35,8 +35,16 @@ const seeded = path.join(dir, 'seed');
 await seedCsv(seeded, { individuals: 1500, seed: 3 });
 const seedFile = (name: string) => path.join(seeded, `${name}.csv`);
 
+/** Every index and foreign key, as defined (a foreign key not validated says so). */
 const indexDefinitions = () =>
-  queryRows<{ indexname: string; indexdef: string }>(hub.database.db, sql`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname`);
+  queryRows<{ name: string; definition: string }>(
+    hub.database.db,
+    sql`SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE schemaname = current_schema()
+        UNION ALL
+        SELECT conname, pg_get_constraintdef(oid) || CASE WHEN convalidated THEN '' ELSE ' NOT VALID' END
+        FROM pg_constraint WHERE contype = 'f' AND connamespace = current_schema()::regnamespace
+        ORDER BY 1`,
+  );
 
 t.test('the seed CSV files import in order and a second run changes nothing', async (t) => {
   const expected: Record<string, number> = {};
@@ -48,7 +56,7 @@ t.test('the seed CSV files import in order and a second run changes nothing', as
     t.match(summary, { read: expected[type], inserted: expected[type], updated: 0, unchanged: 0, rejected: 0, committed: true }, `${type} inserted`);
     t.equal(summary.bulk, type !== 'locations', `${type}: into an empty registry, a bulk load`);
   }
-  t.same(await indexDefinitions(), indexesBefore, 'the search indexes dropped for the bulk loads are back, exactly as defined');
+  t.same(await indexDefinitions(), indexesBefore, 'the search indexes and foreign keys dropped for the bulk loads are back, exactly as defined');
   t.equal(await count('deferred_indexes'), 0, 'none left to rebuild');
   t.equal(await count('pg_tables', "tablename LIKE 'import_keys_%'"), 0, 'the key tables are gone');
   t.equal(await count('individuals'), 1500);
@@ -262,4 +270,21 @@ t.test('search indexes left dropped by a killed bulk load are rebuilt by the nex
   const { summary } = await importFile(write('after-kill.csv', 'identifier_type,identifier_value,given_name,family_name\nNIN,KILL-1,A,B\n'), 'individuals', { dryRun: true });
   t.equal(summary.bulk, false, 'a dry run is never a bulk load');
   t.same(await indexDefinitions(), before, 'the next import (even a dry run) rebuilds them first');
+});
+
+t.test('a foreign key that rows written during a bulk load break comes back NOT VALID, and the hub says so once', async (t) => {
+  const before = await indexDefinitions();
+  await dropSearchIndexes(hub.database, 'individuals');
+  const orphan = await one<{ id: string }>(
+    `INSERT INTO individuals (given_name, family_name, location_id) VALUES ('Orphan', 'Row', '00000000-0000-4000-8000-000000000000') RETURNING id`,
+  );
+  await t.rejects(prepareDatabase(hub.config, hub.database), /individuals_location_id_locations_id_fk/, 'the start names the broken key');
+  const broken = (await indexDefinitions()).find((d) => d.name === 'individuals_location_id_locations_id_fk');
+  t.match(broken?.definition, /NOT VALID$/, 'the key is back, enforced for new rows but not validated');
+  t.equal(await count('deferred_indexes'), 0, 'nothing is left to rebuild');
+  await prepareDatabase(hub.config, hub.database);
+  t.pass('the next start goes through');
+  await hub.database.db.execute(sql`DELETE FROM individuals WHERE id = ${orphan.id}`);
+  await hub.database.db.execute(sql`ALTER TABLE individuals VALIDATE CONSTRAINT individuals_location_id_locations_id_fk`);
+  t.same(await indexDefinitions(), before, 'validated once the row is gone');
 });

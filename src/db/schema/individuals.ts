@@ -31,8 +31,9 @@ export const individuals = pgTable(
   // date (subtree + age searches, duplicate blocking), attributes for equality (@>) tests.
   (t) => [
     index('individuals_location_birth_idx').on(t.locationId, t.birthDate),
-    index('individuals_family_given_idx').on(sql`hub_normalise(${t.familyName})`, sql`hub_normalise(${t.givenName})`),
-    index('individuals_given_idx').on(sql`hub_normalise(${t.givenName})`),
+    // id last: a page of one name (ORDER BY id LIMIT n) reads n rows in index order instead of all namesakes.
+    index('individuals_family_given_idx').on(sql`hub_normalise(${t.familyName})`, sql`hub_normalise(${t.givenName})`, t.id),
+    index('individuals_given_idx').on(sql`hub_normalise(${t.givenName})`, t.id),
     index('individuals_search_name_trgm').using('gin', sql`${t.searchName} gin_trgm_ops`),
     index('individuals_birth_date_idx').on(t.birthDate),
     // FHIR _lastUpdated filters and sorts (keyset on updated_at, id).

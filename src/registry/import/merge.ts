@@ -33,6 +33,12 @@ export interface BatchResult {
  */
 interface Plan {
   columns: [name: string, type: string][];
+  /**
+   * Registry rows the batch refers to, looked up once per row into extra staging columns (`resolved`) by one
+   * UPDATE before the checks and the merge, which then read those columns instead of each probing the registry.
+   */
+  resolved?: [name: string, type: string][];
+  resolve?: string;
   /** Queries answering (line, column, reason) for rows to refuse before the merge. */
   rejects: (present: Set<string>) => SQL[];
   merge: (tx: BulkTransaction, present: Set<string>) => Promise<Omit<BatchResult, 'flagged'>>;
@@ -48,9 +54,7 @@ const STAGE = 'import_stage';
 const JOIN_COLUMNS = new Set(['line', 'identifier_type', 'identifier_value', 'location_code', 'household_code', 'code', 'parent_code']);
 
 /** The registry ids of the people in the batch just merged (a subquery; valid until the batch's transaction ends). */
-export const stagedIndividuals = sql.raw(
-  `(SELECT d.individual_id FROM ${STAGE} s JOIN identifiers d ON d.type = s.identifier_type AND d.value = s.identifier_value)`,
-);
+export const stagedIndividuals = sql.raw(`(SELECT coalesce(s.individual_id, s.new_id) FROM ${STAGE} s)`);
 
 /** `t.col = excluded.col` for each field the file has; other fields keep their stored value. */
 function updates(present: Set<string>, columns: Record<string, string>) {
@@ -87,11 +91,15 @@ const PLANS: Record<PlannedType, Plan> = {
       ['middle_name', 'text'], ['sex', 'text'], ['birth_date', 'date'], ['death_date', 'date'], ['location_code', 'text'],
       ['phone', 'text'], ['email', 'text'], ['attributes', 'jsonb'],
     ],
+    // The person who holds the identifier already (individual_id, null for a new one), and whether deleted.
+    resolved: [['individual_id', 'uuid'], ['individual_deleted', 'boolean']],
+    resolve: `UPDATE ${STAGE} s SET individual_id = d.individual_id, individual_deleted = i.deleted_at IS NOT NULL
+              FROM identifiers d JOIN individuals i ON i.id = d.individual_id
+              WHERE d.type = s.identifier_type AND d.value = s.identifier_value`,
     rejects: () => [
       unknownLocation,
       sql.raw(`SELECT s.line, 'identifier_value' AS "column", 'the individual with this identifier has been deleted' AS reason
-               FROM ${STAGE} s JOIN identifiers d ON d.type = s.identifier_type AND d.value = s.identifier_value
-               JOIN individuals i ON i.id = d.individual_id WHERE i.deleted_at IS NOT NULL`),
+               FROM ${STAGE} s WHERE s.individual_deleted`),
     ],
     merge: async (tx, present) => {
       const u = updates(present, {
@@ -103,9 +111,8 @@ const PLANS: Record<PlannedType, Plan> = {
         ...(await counts(
           tx,
           `WITH src AS (
-             SELECT s.*, coalesce(d.individual_id, s.new_id) AS id, d.individual_id IS NULL AS is_new, l.id AS location_id
+             SELECT s.*, coalesce(s.individual_id, s.new_id) AS id, s.individual_id IS NULL AS is_new, l.id AS location_id
              FROM ${STAGE} s
-             LEFT JOIN identifiers d ON d.type = s.identifier_type AND d.value = s.identifier_value
              LEFT JOIN locations l ON l.code = s.location_code AND l.deleted_at IS NULL
            ), up AS (
              INSERT INTO individuals AS t (id, given_name, family_name, middle_name, sex, birth_date, death_date, location_id, phone, email, attributes)
@@ -157,17 +164,21 @@ const PLANS: Record<PlannedType, Plan> = {
     key: 'jsonb_build_array(household_code, identifier_type, identifier_value)::text',
     keyColumn: 'identifier_value',
     columns: [['household_code', 'text'], ['identifier_type', 'text'], ['identifier_value', 'text'], ['role', 'text'], ['start_date', 'date']],
+    // The living household and person each row names (null: none).
+    resolved: [['group_id', 'uuid'], ['individual_id', 'uuid']],
+    resolve: `UPDATE ${STAGE} s SET
+                group_id = (SELECT g.id FROM groups g WHERE g.code = s.household_code AND g.deleted_at IS NULL),
+                individual_id = (SELECT d.individual_id FROM identifiers d JOIN individuals i ON i.id = d.individual_id
+                                 WHERE d.type = s.identifier_type AND d.value = s.identifier_value AND i.deleted_at IS NULL)`,
     rejects: () => [
       sql.raw(`SELECT line, 'household_code' AS "column", 'no household with code ' || household_code AS reason FROM ${STAGE} s
-               WHERE NOT EXISTS (SELECT 1 FROM groups g WHERE g.code = s.household_code AND g.deleted_at IS NULL)`),
+               WHERE group_id IS NULL`),
       sql.raw(`SELECT line, 'identifier_value' AS "column", 'no individual with ' || identifier_type || ' ' || identifier_value AS reason FROM ${STAGE} s
-               WHERE NOT EXISTS (SELECT 1 FROM identifiers d JOIN individuals i ON i.id = d.individual_id
-                                 WHERE d.type = s.identifier_type AND d.value = s.identifier_value AND i.deleted_at IS NULL)`),
+               WHERE individual_id IS NULL`),
       sql.raw(`SELECT s.line, 'role' AS "column", 'household ' || s.household_code || ' already has another head' AS reason
-               FROM ${STAGE} s JOIN groups g ON g.code = s.household_code
-               JOIN identifiers d ON d.type = s.identifier_type AND d.value = s.identifier_value
-               WHERE s.role = 'head' AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.role = 'head'
-                                                 AND m.end_date IS NULL AND m.individual_id <> d.individual_id)`),
+               FROM ${STAGE} s
+               WHERE s.role = 'head' AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = s.group_id AND m.role = 'head'
+                                                 AND m.end_date IS NULL AND m.individual_id <> s.individual_id)`),
     ],
     merge: async (tx, present) => {
       const u = updates(present, { role: 'role', start_date: 'start_date' });
@@ -176,9 +187,8 @@ const PLANS: Record<PlannedType, Plan> = {
           tx,
           `WITH up AS (
              INSERT INTO group_members AS t (group_id, individual_id, role, start_date)
-             SELECT g.id, d.individual_id, s.role, s.start_date
-             FROM ${STAGE} s JOIN groups g ON g.code = s.household_code
-             JOIN identifiers d ON d.type = s.identifier_type AND d.value = s.identifier_value
+             SELECT s.group_id, s.individual_id, s.role, s.start_date
+             FROM ${STAGE} s
              ON CONFLICT (group_id, individual_id) WHERE end_date IS NULL DO UPDATE SET ${u.set}
              WHERE ${u.differs}
              RETURNING t.group_id, (xmax = 0) AS inserted
@@ -260,10 +270,10 @@ const WRITTEN: Record<ImportType, string[]> = {
 /**
  * A bulk load outruns autovacuum: planned on statistics of a table a hundred times smaller, the lookups of a batch
  * turn into hash joins over whole tables. The importer refreshes all the tables it reads at the start, then the
- * ones it fills (and its key table) as its inserts double.
+ * ones it fills as its inserts double.
  */
-export async function refreshStatistics(db: Db, type: ImportType, tables: 'read' | 'written', keys?: string): Promise<void> {
-  const names = tables === 'read' ? TABLES[type] : [...WRITTEN[type], ...(keys ? [keys] : [])];
+export async function refreshStatistics(db: Db, type: ImportType, tables: 'read' | 'written'): Promise<void> {
+  const names = tables === 'read' ? TABLES[type] : WRITTEN[type];
   await db.execute(sql.raw(`ANALYZE ${names.join(', ')}`));
 }
 
@@ -274,7 +284,8 @@ export async function refreshStatistics(db: Db, type: ImportType, tables: 'read'
  */
 export async function createKeyTable(db: Db, importId: string): Promise<string> {
   const name = `import_keys_${importId.replaceAll('-', '')}`;
-  await db.execute(sql.raw(`CREATE UNLOGGED TABLE ${name} (key text PRIMARY KEY, line integer NOT NULL)`));
+  // Keys compare bytewise (COLLATE "C"): equality is all the table is for, and a locale-aware comparison costs more.
+  await db.execute(sql.raw(`CREATE UNLOGGED TABLE ${name} (key text COLLATE "C" PRIMARY KEY, line integer NOT NULL)`));
   return name;
 }
 
@@ -295,12 +306,15 @@ async function refuseRepeatedKeys(tx: BulkTransaction, type: PlannedType, keys: 
   const repeated = (expression: string, column: string, reason: string, where = 'true') =>
     queryRows<RowIssue>(
       tx.db,
+      // A key the INSERT did not record was recorded by an earlier batch; that batch's line is looked up for those
+      // rows alone (the subquery sees the table as it was before this statement), not joined for every row.
       sql.raw(`WITH k AS (SELECT line, ${expression} AS key FROM ${STAGE} WHERE ${where}),
                     first AS (SELECT key, min(line) AS line FROM k GROUP BY key),
-                    recorded AS (INSERT INTO ${keys} SELECT key, line FROM first ON CONFLICT (key) DO NOTHING)
-               SELECT k.line, '${column}' AS "column", ${reason} || coalesce(seen.line, f.line) AS reason
-               FROM k JOIN first f ON f.key = k.key LEFT JOIN ${keys} seen ON seen.key = k.key
-               WHERE seen.line IS NOT NULL OR k.line > f.line`),
+                    recorded AS (INSERT INTO ${keys} SELECT key, line FROM first ON CONFLICT (key) DO NOTHING RETURNING key)
+               SELECT k.line, '${column}' AS "column",
+                      ${reason} || coalesce((SELECT seen.line FROM ${keys} seen WHERE seen.key = k.key AND r.key IS NULL), f.line) AS reason
+               FROM k JOIN first f ON f.key = k.key LEFT JOIN recorded r ON r.key = k.key
+               WHERE r.key IS NULL OR k.line > f.line`),
     );
   await refuse(tx, await repeated(key, keyColumn, `'duplicate of line '`), issues);
   if (type === 'members') {
@@ -326,8 +340,9 @@ export async function mergeBatch(
 ): Promise<BatchResult> {
   const plan = PLANS[type];
   const columns = [['line', 'integer'], ['new_id', 'uuid'], ...plan.columns] as const;
+  const table = [...columns, ...(plan.resolved ?? [])];
   await tx.db.execute(sql.raw(`DROP TABLE IF EXISTS ${STAGE}`));
-  await tx.db.execute(sql.raw(`CREATE TEMP TABLE ${STAGE} (${columns.map(([n, t]) => `"${n}" ${t}`).join(', ')}) ON COMMIT DROP`));
+  await tx.db.execute(sql.raw(`CREATE TEMP TABLE ${STAGE} (${table.map(([n, t]) => `"${n}" ${t}`).join(', ')}) ON COMMIT DROP`));
   await tx.copyIn(
     STAGE,
     columns.map(([n]) => n),
@@ -340,6 +355,7 @@ export async function mergeBatch(
   await tx.db.execute(sql.raw(`ANALYZE ${STAGE} (${joined.join(', ')})`));
   const issues: RowIssue[] = [];
   await refuseRepeatedKeys(tx, type, keys, issues);
+  if (plan.resolve) await tx.db.execute(sql.raw(plan.resolve));
   const found: RowIssue[] = [];
   for (const query of plan.rejects(present)) found.push(...(await queryRows<RowIssue>(tx.db, query)));
   await refuse(tx, found, issues);

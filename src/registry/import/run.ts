@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import path from 'node:path';
 import { appendAudit } from '../../audit/log.js';
 import type { BulkTransaction, Database } from '../../db/client.js';
@@ -87,7 +88,7 @@ export async function runImport(database: Database, actor: Actor, options: Impor
   let analyzeAt = batchSize;
   const merge = async (tx: BulkTransaction, rows: StagedRow[]) => {
     if (summary.inserted >= analyzeAt) {
-      await refreshStatistics(tx.db, type, 'written', keys);
+      await refreshStatistics(tx.db, type, 'written');
       analyzeAt *= 2;
     }
     const result =
@@ -180,7 +181,11 @@ export async function runImport(database: Database, actor: Actor, options: Impor
     if (summary.bulk && type === 'individuals') {
       // The registry was (nearly) empty: the pass over everyone is the pass over this import's people. Committed on
       // its own; killed before it, the re-run (no longer a bulk load) checks every row batch by batch.
-      summary.flagged += await database.bulk((tx) => flagProbableDuplicates(tx.db, 'everyone'));
+      summary.flagged += await database.bulk(async (tx) => {
+        // The pass hashes the whole registry: in memory rather than in batches spilled to disk.
+        if (database.kind === 'postgres') await tx.db.execute(sql`SET LOCAL work_mem = '256MB'`);
+        return flagProbableDuplicates(tx.db, 'everyone');
+      });
     }
     return summary;
   }

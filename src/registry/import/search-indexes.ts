@@ -29,6 +29,20 @@ const SEARCH_INDEXES: Record<ImportType, string[]> = {
   'civil-events': [],
 };
 
+/**
+ * Foreign keys checked row by row (a lookup and a row lock in the referenced table per inserted row) cost a bulk
+ * load about as much as the inserts. The merge only writes references it has just looked up (unknown locations,
+ * households and people are refused first), so during a bulk load they are dropped and added back at the end,
+ * where one join validates them all.
+ */
+const FOREIGN_KEYS: Record<ImportType, string[]> = {
+  locations: [],
+  individuals: ['individuals_location_id_locations_id_fk', 'identifiers_individual_id_individuals_id_fk'],
+  households: ['groups_location_id_locations_id_fk'],
+  members: ['group_members_group_id_groups_id_fk', 'group_members_individual_id_individuals_id_fk'],
+  'civil-events': [],
+};
+
 const TARGET: Record<ImportType, string> = { locations: 'locations', individuals: 'individuals', households: 'groups', members: 'group_members', 'civil-events': 'civil_events' };
 
 /** Below this many rows in the target table, a registry counts as (nearly) empty and an import loads in bulk. */
@@ -44,33 +58,70 @@ export async function registryIsNearlyEmpty(db: Db, type: ImportType): Promise<b
   return Number(row?.n ?? 0) < BULK_LOAD_BELOW;
 }
 
-/** Records the definitions of the search indexes of `type`'s tables and drops them, in one transaction. */
+/**
+ * Records the definitions of the search indexes and foreign keys of `type`'s tables and drops them, in one
+ * transaction. A foreign key is recorded as the ALTER TABLE that adds it back.
+ */
 export async function dropSearchIndexes(database: Database, type: ImportType): Promise<void> {
   await database.bulk(async (tx) => {
-    const found = await queryRows<{ name: string; definition: string }>(
+    const indexes = await queryRows<{ name: string; definition: string }>(
       tx.db,
       sql`SELECT indexname AS name, indexdef AS definition FROM pg_indexes
           WHERE schemaname = current_schema() AND indexname = ANY(${`{${SEARCH_INDEXES[type].join(',')}}`}::text[])`,
     );
-    for (const { name, definition } of found) {
+    const keys = await queryRows<{ name: string; definition: string; table: string }>(
+      tx.db,
+      sql`SELECT conname AS name, conrelid::regclass::text AS "table",
+                 format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, pg_get_constraintdef(oid)) AS definition
+          FROM pg_constraint
+          WHERE contype = 'f' AND connamespace = current_schema()::regnamespace
+            AND conname = ANY(${`{${FOREIGN_KEYS[type].join(',')}}`}::text[])`,
+    );
+    for (const { name, definition } of [...indexes, ...keys]) {
       await tx.db.execute(sql`INSERT INTO deferred_indexes (name, definition) VALUES (${name}, ${definition}) ON CONFLICT (name) DO NOTHING`);
-      await tx.db.execute(sql.raw(`DROP INDEX IF EXISTS "${name}"`));
     }
+    for (const { name } of indexes) await tx.db.execute(sql.raw(`DROP INDEX IF EXISTS "${name}"`));
+    for (const { name, table } of keys) await tx.db.execute(sql.raw(`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS "${name}"`));
   });
 }
 
+const ADD_CONSTRAINT = /^ALTER TABLE (\S+) ADD CONSTRAINT (\S+) /;
+
 /**
- * Builds every index recorded as dropped and forgets it, each in its own transaction (a large build should not be
- * lost to a later failure). Memory for the sorts is raised for these statements only. Answers the names rebuilt.
+ * Builds every index and adds back every foreign key recorded as dropped, and forgets it, each in its own
+ * transaction (a large build should not be lost to a later failure). Memory for the sorts is raised for these
+ * statements only. A foreign key comes back NOT VALID (enforced from then on) and is then validated in one join.
+ * Should rows written while it was away break it, it stays NOT VALID and forgotten (so that the next start is not
+ * refused too) and this throws once, naming it, after everything else is rebuilt. Answers the names rebuilt.
  */
 export async function rebuildSearchIndexes(database: Database): Promise<string[]> {
   const pending = await queryRows<{ name: string; definition: string }>(database.db, sql`SELECT name, definition FROM deferred_indexes ORDER BY name`);
+  const unvalidated: string[] = [];
   for (const { name, definition } of pending) {
+    const key = ADD_CONSTRAINT.exec(definition);
     await database.bulk(async (tx) => {
       if (database.kind === 'postgres') await tx.db.execute(sql`SET LOCAL maintenance_work_mem = '256MB'`);
-      await tx.db.execute(sql.raw(definition.replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX IF NOT EXISTS ')));
+      if (key) {
+        const [exists] = await queryRows<{ n: string }>(
+          tx.db,
+          sql`SELECT count(*) AS n FROM pg_constraint WHERE conname = ${name} AND connamespace = current_schema()::regnamespace`,
+        );
+        if (Number(exists?.n) === 0) await tx.db.execute(sql.raw(`${definition} NOT VALID`));
+      } else {
+        await tx.db.execute(sql.raw(definition.replace(/^CREATE (UNIQUE )?INDEX /, 'CREATE $1INDEX IF NOT EXISTS ')));
+      }
       await tx.db.execute(sql`DELETE FROM deferred_indexes WHERE name = ${name}`);
     });
+    if (key) {
+      try {
+        await database.db.execute(sql.raw(`ALTER TABLE ${key[1]} VALIDATE CONSTRAINT ${key[2]}`));
+      } catch (err) {
+        unvalidated.push(`${name}: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (unvalidated.length > 0) {
+    throw new Error(`foreign keys left NOT VALID, rows written during a bulk import break them: ${unvalidated.join('; ')}`);
   }
   return pending.map((p) => p.name);
 }
