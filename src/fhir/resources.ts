@@ -10,6 +10,7 @@ import { historyOf, versionOf, visibleMembers, type RecordVersion } from '../reg
 import { createIndividual, getIndividual, updateIndividual } from '../registry/individuals.js';
 import { ancestryOf } from '../registry/location-ancestry.js';
 import { getLocation } from '../registry/locations.js';
+import { mergedRecordsOf } from '../registry/merges.js';
 import { countEnrolments, findEnrolments, getEnrolment } from '../programmes/enrolments.js';
 import { countOrganizations, findOrganizations, getOrganization } from '../programmes/organizations.js';
 import { countRelationships, findRelationships, getRelationship, type Relationship } from '../registry/relationships.js';
@@ -95,9 +96,17 @@ async function relatedPeopleOf(db: Db, relations: Relationship[], systems: Ident
   return relations.map((r) => toRelatedPerson(r, r.person.location_id ? (areas.get(r.person.location_id) ?? []) : [], systems));
 }
 
-async function patientsOf(db: Db, people: Individual[], systems: IdentifierSystems): Promise<Patient[]> {
+/**
+ * People (current records or stored versions) as Patients: the address from the location tree, and a link to each
+ * record merged into them by then (a version from before a merge does not name it).
+ */
+async function patientsOf(db: Db, actor: Actor, people: Individual[], systems: IdentifierSystems): Promise<Patient[]> {
   const areas = await ancestryOf(db, people.flatMap((p) => (p.location_id ? [p.location_id] : [])));
-  return people.map((p) => toPatient(p, p.location_id ? (areas.get(p.location_id) ?? []) : [], systems));
+  const merged = await mergedRecordsOf(db, actor, [...new Set(people.map((p) => p.id))]);
+  return people.map((p) => {
+    const replaces = (merged.get(p.id) ?? []).filter((m) => Date.parse(m.at) <= Date.parse(p.updated_at)).map((m) => m.id);
+    return toPatient(p, p.location_id ? (areas.get(p.location_id) ?? []) : [], systems, replaces);
+  });
 }
 
 /** An update names the record it replaces: the body's id must be the one in the URL (R4 §3.1.0.4). */
@@ -110,8 +119,8 @@ function sameId(body: { id?: string }, id: string) {
 const deletedFlag = <T>(v: RecordVersion<T>) => v.deleted_at !== null;
 
 export function resourceTypes(systems: IdentifierSystems) {
-  const patientVersions = async (db: Db, versions: RecordVersion<Individual>[]): Promise<Version<Patient>[]> => {
-    const resources = await patientsOf(db, versions.map((v) => v.snapshot), systems);
+  const patientVersions = async (db: Db, actor: Actor, versions: RecordVersion<Individual>[]): Promise<Version<Patient>[]> => {
+    const resources = await patientsOf(db, actor, versions.map((v) => v.snapshot), systems);
     return versions.map((v, i) => ({ resource: resources[i]!, deleted: deletedFlag(v) }));
   };
   const groupVersions = (db: Db, actor: Actor, versions: RecordVersion<Household>[]): Promise<Version<Group>[]> =>
@@ -123,26 +132,26 @@ export function resourceTypes(systems: IdentifierSystems) {
     parameters: patientParameters(systems),
     includes: [],
     revIncludes: ['Group:member', 'RelatedPerson:patient', 'EpisodeOfCare:patient', 'EpisodeOfCare:beneficiary'],
-    read: async (db, actor, id) => (await patientsOf(db, [await getIndividual(db, actor, checkId('Patient', id))], systems))[0]!,
+    read: async (db, actor, id) => (await patientsOf(db, actor, [await getIndividual(db, actor, checkId('Patient', id))], systems))[0]!,
     search: async (db, actor, selection) => {
       const found = await findIndividuals(db, actor, selection);
-      return pageOf(found, await patientsOf(db, found.items, systems));
+      return pageOf(found, await patientsOf(db, actor, found.items, systems));
     },
     count: countIndividuals,
     include: async () => [],
-    history: async (db, actor, id) => patientVersions(db, await historyOf(db, actor, 'individual', checkId('Patient', id))),
+    history: async (db, actor, id) => patientVersions(db, actor, await historyOf(db, actor, 'individual', checkId('Patient', id))),
     vread: async (db, actor, id, version) =>
-      (await patientVersions(db, [await versionOf(db, actor, 'individual', checkId('Patient', id), version)]))[0]!,
+      (await patientVersions(db, actor, [await versionOf(db, actor, 'individual', checkId('Patient', id), version)]))[0]!,
     create: async (db, actor, body) => {
       const input = fromPatient(validateIncoming<Patient>(body, 'Patient'), systems);
-      return (await patientsOf(db, [await createIndividual(db, actor, input)], systems))[0]!;
+      return (await patientsOf(db, actor, [await createIndividual(db, actor, input)], systems))[0]!;
     },
     update: async (db, actor, id, expectedVersion, body) => {
       const resource = validateIncoming<Patient>(body, 'Patient');
       const key = checkId('Patient', id);
       sameId(resource, key);
       const updated = await updateIndividual(db, actor, key, expectedVersion, fromPatient(resource, systems));
-      return (await patientsOf(db, [updated], systems))[0]!;
+      return (await patientsOf(db, actor, [updated], systems))[0]!;
     },
   };
 
@@ -164,7 +173,7 @@ export function resourceTypes(systems: IdentifierSystems) {
       const ids = [...new Set(matches.flatMap((g) => (g.member ?? []).map((m) => m.entity.reference!.slice('Patient/'.length))))];
       if (ids.length === 0) return [];
       const found = await findIndividuals(db, actor, { where: [inArray(individuals.id, ids)], limit: ids.length });
-      return patientsOf(db, found.items, systems);
+      return patientsOf(db, actor, found.items, systems);
     },
     history: async (db, actor, id) => groupVersions(db, actor, await historyOf(db, actor, 'group', checkId('Group', id))),
     vread: async (db, actor, id, version) =>

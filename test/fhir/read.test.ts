@@ -1,4 +1,4 @@
-import type { Group, Location, Patient } from '@medplum/fhirtypes';
+import type { Bundle, Group, Location, Patient } from '@medplum/fhirtypes';
 import t from 'tap';
 import { testHub } from '../helpers/hub.js';
 import { expectFhir, expectOutcome, fhirGet, seedRegistry } from '../helpers/fhir.js';
@@ -89,6 +89,44 @@ t.test('not found, deleted and malformed ids', async (t) => {
   const hhB = expectFhir<Group>(t, await fhirGet(hub, `/fhir/Group/${reg.groups.hhB.id}`), 200);
   t.equal(hhB.quantity, 1, 'a deleted person is no longer a member');
   t.equal(hhB.meta?.versionId, '2', 'and the household version moved on');
+});
+
+t.test('a merge: the survivor links the record it replaces, the merged record is gone', async (t) => {
+  const api = async (method: 'POST' | 'PATCH', url: string, payload: object) => {
+    const res = await hub.request({ method, url: `/api/v1/${url}`, payload });
+    if (res.statusCode >= 300) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
+    return res.json();
+  };
+  const person = { family_name: 'Nshimirimana', sex: 'male', birth_date: '1975-06-06', location_id: reg.locations.rohero.id };
+  const keep = await api('POST', 'individuals', { ...person, given_name: 'Gérard', identifiers: [{ type: 'NIN', value: 'M-KEEP' }] });
+  const gone = await api('POST', 'individuals', { ...person, given_name: 'Gerard', identifiers: [{ type: 'NIN', value: 'M-GONE' }] });
+  const twin = await api('POST', 'individuals', { ...person, given_name: 'Gerrard' });
+  /** The open duplicate candidate pairing `id` with the survivor. */
+  const pairWithKeep = async (id: string) => {
+    const res = await hub.request({ method: 'GET', url: `/api/v1/duplicates?individual_id=${id}` });
+    const items = res.json().items as { id: string; individual: { id: string }; other: { id: string } }[];
+    return items.find((c) => [c.individual.id, c.other.id].includes(keep.id))!.id;
+  };
+  await api('POST', `duplicates/${await pairWithKeep(gone.id)}/merge`, { survivor_id: keep.id });
+
+  const survivor = expectFhir<Patient>(t, await fhirGet(hub, `/fhir/Patient/${keep.id}`), 200, 'the survivor');
+  t.same(survivor.link, [{ other: { reference: `Patient/${gone.id}` }, type: 'replaces' }]);
+  t.equal(survivor.meta?.versionId, '2');
+  const goneRead = expectOutcome(t, await fhirGet(hub, `/fhir/Patient/${gone.id}`), 410, 'deleted', 'the merged record');
+  t.match(goneRead, `merged into ${keep.id}`, 'names the survivor');
+  const first = expectFhir<Patient>(t, await fhirGet(hub, `/fhir/Patient/${keep.id}/_history/1`), 200, 'the version before the merge');
+  t.notOk(first.link, 'does not name a record merged later');
+  const found = await fhirGet(hub, `/fhir/Patient?identifier=M-GONE`);
+  t.same(expectFhir<Bundle>(t, found, 200).entry?.map((e) => (e.resource as Patient).link), [survivor.link], 'its identifier finds the survivor, linked');
+
+  // A second merge, of a record that had moved to Gitega: a reader scoped to Bujumbura does not learn its id.
+  await api('PATCH', `individuals/${twin.id}`, { location_id: reg.locations.gitega.id, version: 1 });
+  await api('POST', `duplicates/${await pairWithKeep(twin.id)}/merge`, { survivor_id: keep.id });
+  const both = expectFhir<Patient>(t, await fhirGet(hub, `/fhir/Patient/${keep.id}`), 200);
+  t.same(both.link?.map((l) => l.other.reference), [`Patient/${gone.id}`, `Patient/${twin.id}`], 'oldest merge first');
+  const scoped = await hub.client(['fhir:read'], { location_id: reg.locations.bujumbura.id });
+  const seen = expectFhir<Patient>(t, await fhirGet(hub, `/fhir/Patient/${keep.id}`, { token: scoped.token }), 200);
+  t.same(seen.link?.map((l) => l.other.reference), [`Patient/${gone.id}`], 'only merged records inside the scope');
 });
 
 t.test('tokens and scopes: 401 and 403 as OperationOutcomes', async (t) => {

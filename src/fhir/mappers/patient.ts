@@ -9,8 +9,11 @@ import { metaOf } from './meta.js';
 
 const GENDERS: string[] = ['male', 'female', 'other', 'unknown'];
 
-/** A registry individual as a FHIR R4 Patient (profile hub-patient). */
-export function toPatient(person: Individual, areas: AreaName[], systems: IdentifierSystems): Patient {
+/**
+ * A registry individual as a FHIR R4 Patient (profile hub-patient). `replaces` are the records merged into this
+ * one (its duplicates), linked as R4 asks of a surviving record.
+ */
+export function toPatient(person: Individual, areas: AreaName[], systems: IdentifierSystems, replaces: string[] = []): Patient {
   const identifier: Identifier[] = person.identifiers.map((id) => ({
     use: 'official',
     type: { coding: [{ system: CODE_SYSTEM.identifierType, code: id.type }], text: id.type },
@@ -39,6 +42,7 @@ export function toPatient(person: Individual, areas: AreaName[], systems: Identi
     ...(person.birth_date ? { birthDate: person.birth_date } : {}),
     ...(person.death_date ? { deceasedDateTime: person.death_date } : {}),
     ...(address ? { address: [address] } : {}),
+    ...(replaces.length > 0 ? { link: replaces.map((id) => ({ other: { reference: `Patient/${id}` }, type: 'replaces' as const })) } : {}),
   };
 }
 

@@ -1,0 +1,1 @@
+CREATE INDEX "individuals_merged_into_idx" ON "individuals" USING btree ("merged_into") WHERE "individuals"."merged_into" IS NOT NULL;
