@@ -2,7 +2,7 @@ import type { EpisodeOfCare, Group, Location, Organization, Patient, RelatedPers
 import { inArray, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { isUuid } from '../db/keyset.js';
-import { individuals } from '../db/schema/index.js';
+import { groups, individuals, organizations } from '../db/schema/index.js';
 import type { Position } from '../db/sorted-keyset.js';
 import { notFound } from '../errors.js';
 import { createGroup, getGroup, replaceGroup } from '../registry/groups.js';
@@ -11,7 +11,7 @@ import { createIndividual, getIndividual, updateIndividual } from '../registry/i
 import { ancestryOf } from '../registry/location-ancestry.js';
 import { getLocation } from '../registry/locations.js';
 import { mergedRecordsOf } from '../registry/merges.js';
-import { countEnrolments, findEnrolments, getEnrolment } from '../programmes/enrolments.js';
+import { countEnrolments, enrolmentVersions, findEnrolments, getEnrolment } from '../programmes/enrolments.js';
 import { countOrganizations, findOrganizations, getOrganization } from '../programmes/organizations.js';
 import { countRelationships, findRelationships, getRelationship, type Relationship } from '../registry/relationships.js';
 import type { Group as Household, Individual } from '../registry/schemas.js';
@@ -25,6 +25,7 @@ import {
   type Selection,
 } from '../registry/scoped-search.js';
 import type { Actor } from '../security/actor.js';
+import { EXTENSION } from './canonical.js';
 import type { IdentifierSystems } from './identifier-systems.js';
 import { toEpisodeOfCare } from './mappers/episode-of-care.js';
 import { fromGroup, toGroup } from './mappers/group.js';
@@ -126,6 +127,17 @@ export function resourceTypes(systems: IdentifierSystems) {
   const groupVersions = (db: Db, actor: Actor, versions: RecordVersion<Household>[]): Promise<Version<Group>[]> =>
     Promise.all(versions.map(async (v) => ({ resource: toGroup(await visibleMembers(db, actor, v.snapshot)), deleted: deletedFlag(v) })));
 
+  /** Included resources by id, found by their type's own search (its visibility and geographic scope apply). */
+  const patientsById = async (db: Db, actor: Actor, ids: string[]): Promise<Patient[]> => {
+    if (ids.length === 0) return [];
+    const found = await findIndividuals(db, actor, { where: [inArray(individuals.id, ids)], limit: ids.length });
+    return patientsOf(db, actor, found.items, systems);
+  };
+  const groupsById = async (db: Db, actor: Actor, ids: string[]): Promise<Group[]> =>
+    ids.length === 0 ? [] : (await findGroups(db, actor, { where: [inArray(groups.id, ids)], limit: ids.length })).items.map(toGroup);
+  const organizationsById = async (db: Db, ids: string[]): Promise<Organization[]> =>
+    ids.length === 0 ? [] : (await findOrganizations(db, { where: [inArray(organizations.id, ids)], limit: ids.length })).items.map(toOrganization);
+
   const patient: ResourceType<Patient> = {
     type: 'Patient',
     interactions: ['read', 'vread', 'update', 'history-instance', 'create', 'search-type'],
@@ -170,10 +182,7 @@ export function resourceTypes(systems: IdentifierSystems) {
     /** The members of the groups on the page, each once, as the actor may see them (scope applies to them too). */
     include: async (db, actor, matches, includes) => {
       if (includes.length === 0) return [];
-      const ids = [...new Set(matches.flatMap((g) => (g.member ?? []).map((m) => m.entity.reference!.slice('Patient/'.length))))];
-      if (ids.length === 0) return [];
-      const found = await findIndividuals(db, actor, { where: [inArray(individuals.id, ids)], limit: ids.length });
-      return patientsOf(db, actor, found.items, systems);
+      return patientsById(db, actor, [...new Set(matches.flatMap((g) => (g.member ?? []).map((m) => m.entity.reference!.slice('Patient/'.length))))]);
     },
     history: async (db, actor, id) => groupVersions(db, actor, await historyOf(db, actor, 'group', checkId('Group', id))),
     vread: async (db, actor, id, version) =>
@@ -234,9 +243,9 @@ export function resourceTypes(systems: IdentifierSystems) {
 
   const episodeOfCare: ResourceType<EpisodeOfCare> = {
     type: 'EpisodeOfCare',
-    interactions: ['read', 'search-type'],
+    interactions: ['read', 'vread', 'history-instance', 'search-type'],
     parameters: episodeOfCareParameters(),
-    includes: [],
+    includes: ['EpisodeOfCare:patient', 'EpisodeOfCare:beneficiary', 'EpisodeOfCare:organization'],
     revIncludes: [],
     read: async (db, actor, id) => toEpisodeOfCare(await getEnrolment(db, actor, checkId('EpisodeOfCare', id))),
     search: async (db, actor, selection) => {
@@ -244,7 +253,34 @@ export function resourceTypes(systems: IdentifierSystems) {
       return pageOf(found, found.items.map(toEpisodeOfCare));
     },
     count: countEnrolments,
-    include: async () => [],
+    /**
+     * The people (patient), enrolled subjects (beneficiary: the Patient, or the household's Group) and operators
+     * (organization) the enrolments on the page refer to, each fetched once by its own type's rules of visibility.
+     */
+    include: async (db, actor, matches, includes) => {
+      const wanted = new Set(includes.map((value) => value.slice('EpisodeOfCare:'.length)));
+      const references = matches.flatMap((episode) => {
+        const group = episode.extension?.find((e) => e.url === EXTENSION.enrolledGroup)?.valueReference?.reference;
+        return [
+          ...(wanted.has('patient') || (wanted.has('beneficiary') && !group) ? [episode.patient!.reference!] : []),
+          ...(wanted.has('beneficiary') && group ? [group] : []),
+          ...(wanted.has('organization') && episode.managingOrganization ? [episode.managingOrganization.reference!] : []),
+        ];
+      });
+      const ids = (type: string) => [...new Set(references.filter((r) => r.startsWith(`${type}/`)).map((r) => r.slice(type.length + 1)))];
+      return [
+        ...(await patientsById(db, actor, ids('Patient'))),
+        ...(await groupsById(db, actor, ids('Group'))),
+        ...(await organizationsById(db, ids('Organization'))),
+      ];
+    },
+    history: async (db, actor, id) =>
+      (await enrolmentVersions(db, actor, checkId('EpisodeOfCare', id))).map((e) => ({ resource: toEpisodeOfCare(e), deleted: false })),
+    vread: async (db, actor, id, version) => {
+      const found = (await enrolmentVersions(db, actor, checkId('EpisodeOfCare', id))).find((e) => e.version === version);
+      if (!found) throw notFound(`version ${version} of beneficiary`, id);
+      return { resource: toEpisodeOfCare(found), deleted: false };
+    },
   };
 
   return [patient, group, relatedPerson, location, organization, episodeOfCare] as ResourceType[];

@@ -132,6 +132,26 @@ export async function getEnrolment(db: Db, actor: Actor, id: string): Promise<En
   return found.items[0];
 }
 
+/**
+ * Every version of an enrolment, newest first. A beneficiary changes only by a status move, each recorded in
+ * beneficiary_events with the version bump in one statement, so version n is the state right after its n-th move:
+ * that status, the moves up to it, and the move's time as the last update. The programme and (for a household)
+ * the person standing for it are as they are now, as in the current version.
+ */
+export async function enrolmentVersions(db: Db, actor: Actor, id: string): Promise<Enrolment[]> {
+  const current = await getEnrolment(db, actor, id);
+  const moves = current.history;
+  return moves
+    .map((move, i) => ({
+      ...current,
+      status: move.to,
+      history: moves.slice(0, i + 1),
+      version: current.version - (moves.length - 1 - i),
+      updated_at: move.at,
+    }))
+    .reverse();
+}
+
 /** Status moves of each beneficiary, oldest first. */
 async function historyOf(db: Db, ids: string[]) {
   const byId = new Map<string, Enrolment['history']>();

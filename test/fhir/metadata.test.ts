@@ -38,12 +38,16 @@ t.test('the CapabilityStatement is public, valid R4 and states what is implement
   t.same(byType.Organization!.searchRevInclude, ['EpisodeOfCare:organization']);
   t.same(byType.Location!.searchRevInclude, ['Location:partof']);
   t.notOk(byType.EpisodeOfCare!.searchRevInclude);
+  t.same(byType.EpisodeOfCare!.searchInclude, ['EpisodeOfCare:patient', 'EpisodeOfCare:beneficiary', 'EpisodeOfCare:organization']);
   t.match(byType.Patient!.documentation, /_sort by one of _id, _lastUpdated, family, given, birthdate/);
   t.match(byType.Organization!.documentation, /_sort by one of _id, _lastUpdated, name /);
   t.match(byType.EpisodeOfCare!.documentation, /_sort by one of _id, _lastUpdated \(/);
   const interactions = (type: string) => byType[type]!.interaction!.map((i) => i.code).sort();
   t.same(interactions('Location'), ['read', 'search-type']);
-  for (const type of ['RelatedPerson', 'Organization', 'EpisodeOfCare']) t.same(interactions(type), ['read', 'search-type'], `${type} interactions`);
+  for (const type of ['RelatedPerson', 'Organization']) t.same(interactions(type), ['read', 'search-type'], `${type} interactions`);
+  t.same(interactions('EpisodeOfCare'), ['history-instance', 'read', 'search-type', 'vread']);
+  t.equal(byType.EpisodeOfCare!.readHistory, true);
+  t.notOk(byType.EpisodeOfCare!.conditionalCreate, 'read-only');
   for (const type of ['Patient', 'Group']) {
     t.same(interactions(type), ['create', 'history-instance', 'read', 'search-type', 'update', 'vread'], `${type} interactions`);
     t.equal(byType[type]!.conditionalCreate, true);

@@ -1,4 +1,4 @@
-import type { Bundle, EpisodeOfCare, Organization } from '@medplum/fhirtypes';
+import type { Bundle, EpisodeOfCare, Group, Organization } from '@medplum/fhirtypes';
 import t from 'tap';
 import { testHub } from '../helpers/hub.js';
 import { expectFhir, expectOutcome, fhirGet, matchIds, search, seedRegistry } from '../helpers/fhir.js';
@@ -159,6 +159,60 @@ t.test('_revinclude of enrolments from Patient, Group and Organization', async (
   t.same(included(households, 'EpisodeOfCare'), sorted([cashes.get(hhA.id)!, cashes.get(hhB.id)!]));
   const operators = await search(t, hub, `/fhir/Organization?type=programme-operator&_revinclude=EpisodeOfCare:organization`);
   t.same(included(operators, 'EpisodeOfCare'), sorted([...pensions.values()]));
+});
+
+t.test('_include from EpisodeOfCare: the person, the enrolled subject, the operator, each once', async (t) => {
+  const pair = `_id=${jeanPension},${cashes.get(hhA.id)}`;
+  const people = await search(t, hub, `/fhir/EpisodeOfCare?${pair}&_include=EpisodeOfCare:patient`);
+  t.same(sorted(matchIds(people)), sorted([jeanPension, cashes.get(hhA.id)!]));
+  t.same(included(people, 'Patient'), [jean], 'Jean enrolled and standing for HH-A: once');
+  const subjects = await search(t, hub, `/fhir/EpisodeOfCare?${pair}&_include=EpisodeOfCare:beneficiary`);
+  t.same(included(subjects, 'Patient'), [jean], 'the person an individual programme enrolled');
+  t.same(included(subjects, 'Group'), [hhA.id], 'the household a household programme enrolled');
+  const both = await search(t, hub, `/fhir/EpisodeOfCare?type=PENSION&_include=EpisodeOfCare:organization&_include=EpisodeOfCare:patient`);
+  t.same(included(both, 'Organization'), [agency.id], 'the operator once for five enrolments');
+  t.same(included(both, 'Patient'), sorted([...pensions.keys()]));
+  t.same(included(await search(t, hub, `/fhir/EpisodeOfCare?type=HH-CASH&_include=EpisodeOfCare:organization`), 'Organization'), [], 'no operator, nothing included');
+  const viaPost = await hub.request({
+    method: 'POST',
+    url: '/fhir/EpisodeOfCare/_search',
+    payload: `_id=${jeanPension}&_include=EpisodeOfCare:organization`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  t.same(included(expectFhir<Bundle>(t, viaPost, 200), 'Organization'), [agency.id], 'POST _search too');
+  const refused = await fhirGet(hub, '/fhir/EpisodeOfCare?_include=EpisodeOfCare:managingOrganization');
+  t.match(expectOutcome(t, refused, 400, 'not-supported'), 'EpisodeOfCare:organization', 'an element name is not a search parameter');
+
+  const scoped = await hub.client(['fhir:read'], { location_id: reg.locations.bujumbura.id });
+  const households = await search(t, hub, '/fhir/EpisodeOfCare?type=HH-CASH&_include=EpisodeOfCare:beneficiary&_include=EpisodeOfCare:patient', scoped.token);
+  t.same(included(households, 'Group'), sorted([hhA.id, hhC]), 'households inside the scope');
+  t.same(included(households, 'Patient'), sorted([jean, kid]), 'the people standing for them inside the scope');
+  const hhCSeen = households.entry!.find((e) => e.resource!.id === hhC)!.resource as Group;
+  t.same(hhCSeen.member!.map((m) => m.entity.reference), [`Patient/${kid}`], 'an included household lists only the members in scope');
+});
+
+t.test('EpisodeOfCare history and vread: one version per status move', async (t) => {
+  const current = expectFhir<EpisodeOfCare>(t, await fhirGet(hub, `/fhir/EpisodeOfCare/${jeanPension}`), 200);
+  const history = expectFhir<Bundle>(t, await fhirGet(hub, `/fhir/EpisodeOfCare/${jeanPension}/_history`), 200, 'history');
+  t.match(history, { type: 'history', total: 4 });
+  const versions = history.entry!.map((e) => e.resource as EpisodeOfCare);
+  t.same(versions.map((v) => [v.meta!.versionId, v.status]), [['4', 'finished'], ['3', 'active'], ['2', 'onhold'], ['1', 'active']], 'newest first');
+  t.same(versions[0], current, 'the newest is the current read');
+  t.same(history.entry!.map((e) => e.request!.method), ['PUT', 'PUT', 'PUT', 'POST']);
+  const at = current.statusHistory!.map((h) => h.period!.start);
+  t.same(versions.map((v) => v.meta!.lastUpdated), [current.period!.end, ...at.slice(1).reverse(), at[0]], 'each version when its move happened');
+
+  const res = await fhirGet(hub, `/fhir/EpisodeOfCare/${jeanPension}/_history/2`);
+  const second = expectFhir<EpisodeOfCare>(t, res, 200, 'vread');
+  t.equal(res.headers.etag, 'W/"2"');
+  t.same(second, { ...current, meta: { ...current.meta, versionId: '2', lastUpdated: at[1] }, status: 'onhold', statusHistory: current.statusHistory!.slice(0, 1), period: { start: at[0] } });
+  const first = expectFhir<EpisodeOfCare>(t, await fhirGet(hub, `/fhir/EpisodeOfCare/${jeanPension}/_history/1`), 200);
+  t.notOk(first.statusHistory, 'no earlier status');
+  expectOutcome(t, await fhirGet(hub, `/fhir/EpisodeOfCare/${jeanPension}/_history/5`), 404, 'not-found', 'a version to come');
+  expectOutcome(t, await fhirGet(hub, `/fhir/EpisodeOfCare/${hhA.id}/_history`), 404, 'not-found', 'no such enrolment');
+  const scoped = await hub.client(['fhir:read'], { location_id: reg.locations.bujumbura.id });
+  expectOutcome(t, await fhirGet(hub, `/fhir/EpisodeOfCare/${pensions.get(paul)}/_history`, { token: scoped.token }), 404, 'not-found', 'outside the scope');
+  expectOutcome(t, await fhirGet(hub, `/fhir/EpisodeOfCare/${pensions.get(paul)}/_history/1`, { token: scoped.token }), 404, 'not-found');
 });
 
 t.test('geographic scope: enrolments of people and households inside the area only', async (t) => {
