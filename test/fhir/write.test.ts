@@ -54,6 +54,13 @@ t.test('invalid resources: 422 naming the element; wrong type or body: 400; othe
   t.same(await paths(patient({ birthDate: '1995-13-45' })), ['Patient.birthDate'], 'a bad date (medplum)');
   t.same(await paths(patient({ gender: 'robot' as Patient['gender'] })), ['Patient.gender'], 'a code outside the required binding');
   t.same(await paths({ ...patient(), colour: 'blue' }), ['Patient.colour'], 'an unknown element');
+  const uncoded = await send('POST', '/fhir/Patient', {
+    ...patient({ identifier: [] }),
+    name: [{ use: 'nickname-ish', family: 'Niyonzima', given: ['Alice'] }],
+    telecom: [{ system: 'pigeon', value: 'coop 4' }],
+  });
+  const outcome = expectFhir<OperationOutcome>(t, uncoded, 422, 'codes outside required bindings the mapper would ignore');
+  t.same(outcome.issue.map((i) => [i.code, i.expression]), [['code-invalid', ['Patient.name[0].use']], ['code-invalid', ['Patient.telecom[0].system']]]);
   t.same(await paths(patient({ identifier: [{ system: 'https://other.example/id', value: 'x' }] })), ['Patient.identifier[0].system']);
   t.same(await paths(patient({ name: [{ given: ['Solo'] }] })), ['Patient.name[0].family']);
   t.same(await paths(patient({ birthDate: '1995' })), ['Patient.birthDate'], 'a partial date the registry cannot store');
@@ -94,7 +101,7 @@ t.test('update with If-Match versioning; vread and instance history', async (t) 
   const { id: _id, ...withoutId } = changed;
   expectOutcome(t, await send('PUT', url, withoutId), 400, 'invalid', 'no id');
   expectOutcome(t, await send('PUT', '/fhir/Patient/00000000-0000-4000-8000-000000000000', { ...changed, id: '00000000-0000-4000-8000-000000000000' }), 404, 'not-found');
-  expectOutcome(t, await send('PUT', url, { ...changed, gender: 'robot' }), 422, 'processing', 'invalid update');
+  expectOutcome(t, await send('PUT', url, { ...changed, gender: 'robot' }), 422, 'code-invalid', 'invalid update');
 
   const v1 = expectFhir<Patient>(t, await fhirGet(hub, `${url}/_history/1`), 200, 'vread 1');
   t.equal(v1.birthDate, '1995-04-12');
