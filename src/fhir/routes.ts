@@ -79,7 +79,6 @@ function registerType(app: FastifyInstance, db: Db, base: string, type: Resource
       revIncludes: type.revIncludes,
     });
     const { actor } = request;
-    const total = await type.count(db, actor, parsed.where);
     const page: Page<Resource> = parsed.countOnly
       ? { resources: [] }
       : await type.search(db, actor, {
@@ -88,6 +87,10 @@ function registerType(app: FastifyInstance, db: Db, base: string, type: Resource
           order: parsed.order,
           ...(parsed.after ? { after: parsed.after } : {}),
         });
+    // A first page with no next one holds every match: its size is the total, and the count query can be spared
+    // (the common lookup by identifier or id).
+    const whole = !parsed.countOnly && parsed.after === undefined && page.next === undefined;
+    const total = whole ? page.resources.length : await type.count(db, actor, parsed.where);
     const reverse = await revInclude(db, actor, byType, page.resources, parsed.revIncludes);
     const warnings = [
       ...(parsed.ignored.length > 0 ? [`ignored unknown or unsupported search parameters: ${parsed.ignored.join(', ')}`] : []),
