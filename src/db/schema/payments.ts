@@ -100,10 +100,11 @@ export const payments = pgTable(
     settledAt: timestamp('settled_at', { withTimezone: true }),
   },
   (t) => [
+    // Payments are read by cycle (a subject's payments too: listing and compliance filter within one cycle), so the
+    // cycle's keys serve them and no subject index is written for each of a cycle's payments.
     unique('payments_cycle_beneficiary_key').on(t.cycleId, t.beneficiaryId),
     unique('payments_reference_key').on(t.referenceId),
     index('payments_cycle_status_idx').on(t.cycleId, t.status),
-    index('payments_subject_idx').on(t.subjectId),
     check('payments_status_check', sql`${t.status} IN ('PENDING', 'SENT', 'PAID', 'FAILED')`),
     check('payments_amount_check', sql`${t.amount} > 0`),
   ],

@@ -74,8 +74,9 @@ export const beneficiaries = pgTable(
     ...versioned(),
   },
   (t) => [
-    unique('beneficiaries_programme_subject_key').on(t.programmeId, t.subjectId),
-    index('beneficiaries_subject_idx').on(t.subjectId),
+    // Subject first: the key also finds a person's or household's benefits in every programme (their page, a
+    // death's suspensions), so no separate subject index is written on every enrolment.
+    unique('beneficiaries_subject_programme_key').on(t.subjectId, t.programmeId),
     index('beneficiaries_programme_status_idx').on(t.programmeId, t.status),
     // FHIR _lastUpdated filters and sorts (keyset on updated_at, id).
     index('beneficiaries_updated_idx').on(t.updatedAt, t.id),
