@@ -23,7 +23,7 @@ await raw`
   FROM generate_series(1, ${individuals}) AS i`;
 await raw`INSERT INTO identifiers (individual_id, type, value) SELECT id, 'UIN', 'UIN-' || id FROM individuals`;
 await settle(raw, started, `${individuals} individuals with identifiers`);
-const uins = (await raw`SELECT value FROM identifiers TABLESAMPLE SYSTEM (1) LIMIT 10000`).map((r) => r.value as string);
+const uins = (await raw`SELECT value FROM identifiers ORDER BY random() LIMIT 10000`).map((r) => r.value as string);
 
 const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
 const jwk = await exportJWK(publicKey);

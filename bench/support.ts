@@ -72,6 +72,13 @@ export async function benchHub(name: string, env: Record<string, string> = {}): 
       await hub.close();
       await raw.end();
       await database.close();
+      // end() resolves before the server has seen every socket close; terminating one still closing (FORCE) makes
+      // postgres.js write to a closed socket and crash the process, so wait for the server to see them gone first.
+      for (let i = 0; i < 50; i++) {
+        const [row] = await admin`SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = ${name}`;
+        if (row?.open === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
       fs.rmSync(dataDir, { recursive: true, force: true });
