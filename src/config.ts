@@ -96,21 +96,28 @@ const DEFAULT_DCI_ATTRIBUTES: Record<string, DciCustomAttribute> = {
   pmt_score: { key: 'pmt_score', type: 'number' },
 };
 
-function dciAttributes(env: Env): Record<string, DciCustomAttribute> {
-  const raw = env.DCI_ATTRIBUTES;
-  if (raw === undefined || raw === '') return DEFAULT_DCI_ATTRIBUTES;
+/** A variable holding a JSON object (undefined when unset or empty); `shape` describes it in the error. */
+function jsonObject(env: Env, name: string, shape: string): Record<string, unknown> | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ConfigError('DCI_ATTRIBUTES', 'not valid JSON');
+    throw new ConfigError(name, 'not valid JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError('DCI_ATTRIBUTES', 'expected an object {"name": {"key": "...", "type": "number|text|date|boolean"}}');
-  }
-  for (const [name, def] of Object.entries(parsed as Record<string, unknown>)) {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(name, `expected an object ${shape}`);
+  return parsed as Record<string, unknown>;
+}
+
+const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+function dciAttributes(env: Env): Record<string, DciCustomAttribute> {
+  const parsed = jsonObject(env, 'DCI_ATTRIBUTES', '{"name": {"key": "...", "type": "number|text|date|boolean"}}');
+  if (parsed === undefined) return DEFAULT_DCI_ATTRIBUTES;
+  for (const [name, def] of Object.entries(parsed)) {
     const { key, type } = (def ?? {}) as Record<string, unknown>;
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) || typeof key !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(key)) {
+    if (!ATTRIBUTE_NAME.test(name) || typeof key !== 'string' || !ATTRIBUTE_NAME.test(key)) {
       throw new ConfigError('DCI_ATTRIBUTES', `attribute "${name}" needs a name and a "key" of letters, digits and _`);
     }
     if (!['number', 'text', 'date', 'boolean'].includes(type as string)) {
@@ -136,22 +143,12 @@ function dciRetention(env: Env): DciConfig['retention'] {
   return { days, intervalMs: integer(env, 'DCI_RETENTION_INTERVAL', 3600, 1, 86_400) * 1000 };
 }
 
-const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** `DCI_ATTRIBUTE_ALIASES`: JSON `{"alias": "attribute"}`. */
 function dciAliases(env: Env): Record<string, string> {
-  const raw = env.DCI_ATTRIBUTE_ALIASES;
-  if (raw === undefined || raw === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError('DCI_ATTRIBUTE_ALIASES', 'not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError('DCI_ATTRIBUTE_ALIASES', 'expected an object {"alias": "attribute"}');
-  }
-  for (const [alias, target] of Object.entries(parsed as Record<string, unknown>)) {
+  const parsed = jsonObject(env, 'DCI_ATTRIBUTE_ALIASES', '{"alias": "attribute"}');
+  if (parsed === undefined) return {};
+  for (const [alias, target] of Object.entries(parsed)) {
     if (!ATTRIBUTE_NAME.test(alias) || typeof target !== 'string' || !ATTRIBUTE_NAME.test(target)) {
       throw new ConfigError('DCI_ATTRIBUTE_ALIASES', `alias "${alias}" must name an attribute; both are letters, digits and _`);
     }
@@ -165,21 +162,12 @@ const GATEWAY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** `HUB_PAYMENT_GATEWAYS`: JSON `{"name": {"adapter": "sandbox" | "file" | "dci-disburse", …}}`; a sandbox and a file gateway by default. */
 function paymentGateways(env: Env, dataDir: string): Record<string, PaymentGatewayConfig> {
   const name = 'HUB_PAYMENT_GATEWAYS';
-  const raw = env[name];
-  const defaults = { sandbox: { adapter: 'sandbox' }, file: { adapter: 'file' } };
-  let parsed: unknown = defaults;
-  if (raw !== undefined && raw !== '') {
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      throw new ConfigError(name, 'not valid JSON');
-    }
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError(name, 'expected an object {"name": {"adapter": "sandbox" | "file" | "dci-disburse", ...}}');
-  }
+  const parsed = jsonObject(env, name, '{"name": {"adapter": "sandbox" | "file" | "dci-disburse", ...}}') ?? {
+    sandbox: { adapter: 'sandbox' },
+    file: { adapter: 'file' },
+  };
   const gateways: Record<string, PaymentGatewayConfig> = {};
-  for (const [gateway, value] of Object.entries(parsed as Record<string, unknown>)) {
+  for (const [gateway, value] of Object.entries(parsed)) {
     const def = (value ?? {}) as Record<string, unknown>;
     const fail = (detail: string): never => {
       throw new ConfigError(name, `gateway "${gateway}": ${detail}`);
@@ -329,19 +317,10 @@ const APPROVAL_KINDS = ['enrolment', 'status_change', 'death_suspension'] as con
 /** `HUB_APPROVALS`: JSON `{"enrolment": 1, "status_change": 1, "death_suspension": 0}`, levels 0..5; none by default. */
 function defaultApprovals(env: Env): Partial<Approvals> {
   const name = 'HUB_APPROVALS';
-  const raw = env[name];
-  if (raw === undefined || raw === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError(name, 'not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError(name, `expected an object {"${APPROVAL_KINDS.join('": levels, "')}": levels}`);
-  }
+  const parsed = jsonObject(env, name, `{"${APPROVAL_KINDS.join('": levels, "')}": levels}`);
+  if (parsed === undefined) return {};
   const approvals: Partial<Approvals> = {};
-  for (const [kind, levels] of Object.entries(parsed as Record<string, unknown>)) {
+  for (const [kind, levels] of Object.entries(parsed)) {
     if (!(APPROVAL_KINDS as readonly string[]).includes(kind)) throw new ConfigError(name, `unknown kind "${kind}" (${APPROVAL_KINDS.join(', ')})`);
     if (!Number.isInteger(levels) || (levels as number) < 0 || (levels as number) > 5) throw new ConfigError(name, `"${kind}" must be an integer 0..5`);
     approvals[kind as keyof Approvals] = levels as number;
