@@ -1,10 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { IsoDate, Nullable, Uuid } from '../registry/schemas.js';
+import { Count, IsoDate, Nullable, Uuid } from '../registry/schemas.js';
 import { FREQUENCIES } from './schedule.js';
 
 const Formula = (description: string) => Type.String({ minLength: 1, maxLength: 2000, description });
 const Money = Type.Number({ description: 'In the programme currency, rounded to cents.' });
-const Count = Type.Integer({ minimum: 0 });
 const Timestamp = Type.String({ format: 'date-time' });
 const NAME = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
 

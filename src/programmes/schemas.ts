@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { IsoDate, Nullable, Uuid } from '../registry/schemas.js';
+import { Count, IsoDate, Nullable, Uuid } from '../registry/schemas.js';
 
 const Subject = Type.Union([Type.Literal('individual'), Type.Literal('group')], {
   description: 'individual: people are enrolled; group: households are.',
@@ -105,7 +105,6 @@ export const PreviewInput = Type.Object(
 );
 export type PreviewInput = Static<typeof PreviewInput>;
 
-const Count = Type.Integer({ minimum: 0 });
 export const Preview = Type.Object({
   as_of: IsoDate,
   considered: Count,
@@ -173,8 +172,8 @@ export type EnrolmentInput = Static<typeof EnrolmentInput>;
 export const EnrolmentResult = Type.Object({
   as_of: IsoDate,
   status: BeneficiaryStatus,
-  enrolled: Type.Integer({ minimum: 0 }),
-  remaining_quota: Nullable(Type.Integer({ minimum: 0 })),
+  enrolled: Count,
+  remaining_quota: Nullable(Count),
   projected_cost: Type.Optional(
     Type.Number({ description: 'Budgeted programmes: what those enrolled now would cost over every payment plan schedule.' }),
   ),

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 /** JSON shapes of registry records, shared by validation, the OpenAPI document and TypeScript types. */
 
 export const Uuid = Type.String({ format: 'uuid' });
+export const Count = Type.Integer({ minimum: 0 });
 export const IsoDate = Type.String({ format: 'date', description: 'YYYY-MM-DD' });
 const Timestamp = Type.String({ format: 'date-time' });
 /**

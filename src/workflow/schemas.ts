@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { BeneficiaryStatus } from '../programmes/schemas.js';
-import { Nullable, Uuid } from '../registry/schemas.js';
+import { Count, Nullable, Uuid } from '../registry/schemas.js';
 
 export const TaskKind = Type.Union([Type.Literal('enrolment'), Type.Literal('status_change'), Type.Literal('death_suspension')], {
   description: "The programme's approval rule the change falls under (its `approvals` setting).",
@@ -16,8 +16,6 @@ export const TaskStatus = Type.Union(
   },
 );
 export type TaskStatus = Static<typeof TaskStatus>;
-
-const Count = Type.Integer({ minimum: 0 });
 
 export const Task = Type.Object({
   id: Uuid,

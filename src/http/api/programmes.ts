@@ -13,7 +13,7 @@ import {
 import { previewEligibility } from '../../programmes/eligibility.js';
 import { getGroup } from '../../registry/groups.js';
 import { getIndividual } from '../../registry/individuals.js';
-import { Uuid } from '../../registry/schemas.js';
+import { Count, Uuid } from '../../registry/schemas.js';
 import { createProgramme, getProgramme, listProgrammes, updateProgramme } from '../../programmes/programmes.js';
 import {
   AttributeDefinition,
@@ -226,8 +226,8 @@ export const programmeRoutes: FastifyPluginAsyncTypebox<{ db: Db; approvals: Par
         params: IdParams,
         body: BulkStatusChange,
         response: {
-          200: Type.Object({ changed: Type.Integer({ minimum: 0 }) }),
-          202: Type.Object({ changed: Type.Integer({ minimum: 0 }), tasks: Type.Array(Task) }),
+          200: Type.Object({ changed: Count }),
+          202: Type.Object({ changed: Count, tasks: Type.Array(Task) }),
           ...errorResponses(400, 404),
         },
       },
