@@ -11,7 +11,7 @@ import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
 import { flagProbableDuplicates } from './duplicate-flags.js';
 import type { Identifier, Individual, IndividualInput, IndividualPatch } from './schemas.js';
 import { recordGroupVersion, recordIndividualVersion } from './record-versions.js';
-import { attributeConditions, birthDatesForAge, COUNT_CAP, FUZZY_CANDIDATES, fuzzyName, fuzzyRank, sameName } from './search.js';
+import { attributeConditions, birthDatesForAge, COUNT_CAP, FUZZY_CANDIDATES, sameName, similarNames } from './search.js';
 import { checkReadable, checkWritable } from './versioning.js';
 
 type Row = typeof individuals.$inferSelect;
@@ -256,25 +256,25 @@ function searchConditions(db: Db, actor: Actor, filters: IndividualSearch): (SQL
 }
 
 /**
- * Fuzzy search: every other condition applies inside the bounded set of the most similar people, which the trigram
- * index finds; pages are then taken from that set in id order.
+ * Fuzzy search: the most similar names are scored in search_names, then each name's people (every other condition
+ * applied) are read from individuals_search_name_idx in id order, at most FUZZY_CANDIDATES of them: the bounded set
+ * of the most similar people (ties by id). Ranking names rather than people keeps the work proportional to the
+ * distinct names a query matches, not to how many people bear them. Pages are then taken from that set in id order.
  */
-function fuzzyCandidates(db: Db, conditions: (SQL | undefined)[], name: string) {
-  return db
-    .select({ id: individuals.id })
-    .from(individuals)
-    .where(and(...conditions, fuzzyName(individuals.searchName, name)))
-    .orderBy(fuzzyRank(individuals.searchName, name), asc(individuals.id))
-    .limit(FUZZY_CANDIDATES)
-    .as('candidates');
+function fuzzyCandidates(conditions: (SQL | undefined)[], name: string): SQL {
+  return sql`SELECT p.id FROM (SELECT n.name, n.sim FROM (${similarNames(name)}) n ORDER BY n.sim DESC) n
+    CROSS JOIN LATERAL (
+      SELECT ${individuals.id} AS id FROM ${individuals}
+      WHERE ${and(sql`${individuals.searchName} = n.name`, ...conditions)}
+      ORDER BY ${individuals.id} LIMIT ${FUZZY_CANDIDATES}) p
+    ORDER BY n.sim DESC, p.id LIMIT ${FUZZY_CANDIDATES}`;
 }
 
 /** Everything a search matches (fuzzy: its bounded candidate set), for the count. */
 function matchConditions(db: Db, actor: Actor, filters: IndividualSearch): (SQL | undefined)[] {
   const conditions = searchConditions(db, actor, filters);
   if (!filters.name) return conditions;
-  const candidates = fuzzyCandidates(db, conditions, filters.name);
-  return [inArray(individuals.id, db.select({ id: candidates.id }).from(candidates))];
+  return [sql`${individuals.id} IN (${fuzzyCandidates(conditions, filters.name)})`];
 }
 
 /** The query a list page runs; exported so tests can EXPLAIN exactly what the API executes. */
@@ -283,14 +283,9 @@ export function searchQuery(db: Db, actor: Actor, filters: IndividualSearch, lim
   const after = cursor === undefined ? undefined : decodeCursor(cursor, isUuid);
   if (filters.name) {
     // The page's ids come from the candidate set alone, so the plan cannot walk the whole primary key for them.
-    const candidates = fuzzyCandidates(db, conditions, filters.name);
-    const page = db
-      .select({ id: candidates.id })
-      .from(candidates)
-      .where(after === undefined ? undefined : gt(candidates.id, after))
-      .orderBy(asc(candidates.id))
-      .limit(limit + 1);
-    return db.select().from(individuals).where(inArray(individuals.id, page)).orderBy(asc(individuals.id));
+    const page = sql`SELECT c.id FROM (${fuzzyCandidates(conditions, filters.name)}) c
+      ${after === undefined ? sql`` : sql`WHERE c.id > ${after}`} ORDER BY c.id LIMIT ${limit + 1}`;
+    return db.select().from(individuals).where(sql`${individuals.id} IN (${page})`).orderBy(asc(individuals.id));
   }
   if (after !== undefined) conditions.push(gt(individuals.id, after));
   return db

@@ -43,14 +43,12 @@ export function attributeConditions(column: AnyPgColumn, filters: string[] | und
 export const sameName = (column: AnyPgColumn, name: string): SQL => sql`hub_normalise(${column}) = hub_normalise(${name})`;
 
 /**
- * Fuzzy full-name match: the query is similar to some part of "given family" (pg_trgm word similarity, default
- * threshold 0.6), accent- and case-insensitive; served by the trigram index on the stored, folded `search_name`.
+ * The names a fuzzy full-name search matches, most similar first: stored folded names (search_names) that the
+ * query is similar to some part of (pg_trgm word similarity, default threshold 0.6), accent- and case-insensitive;
+ * rows (name, sim), served by the trigram index on search_names.
  */
-export const fuzzyName = (searchName: AnyPgColumn, query: string): SQL => sql`${searchName} %> hub_normalise(${query})`;
-
-/** Most similar first, for the bounded candidate set of a fuzzy search. */
-export const fuzzyRank = (searchName: AnyPgColumn, query: string): SQL =>
-  sql`word_similarity(hub_normalise(${query}), ${searchName}) DESC`;
+export const similarNames = (query: string): SQL =>
+  sql`SELECT name, word_similarity(hub_normalise(${query}), name) AS sim FROM search_names WHERE name %> hub_normalise(${query})`;
 
 /**
  * A fuzzy name search answers at most this many people: the most similar ones (ties by id), paged in id order.

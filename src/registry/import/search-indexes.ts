@@ -16,7 +16,7 @@ const SEARCH_INDEXES: Record<ImportType, string[]> = {
     'individuals_location_birth_idx',
     'individuals_family_given_idx',
     'individuals_given_idx',
-    'individuals_search_name_trgm',
+    'individuals_search_name_idx',
     'individuals_birth_date_idx',
     'individuals_attributes_gin',
     'identifiers_value_idx',

@@ -327,6 +327,18 @@ t.test('filters: sex, identifiers, birth dates, names, location subtree, group',
   t.same(await q(`group_id=${UNKNOWN}`), []);
 });
 
+t.test('fuzzy name search finds people created, renamed and deleted through the API', async (t) => {
+  const fuzzy = (name: string) => listIds(t, hub, `/api/v1/individuals?name=${encodeURIComponent(name)}`).then(sorted);
+  const a = await create(t, hub, 'individuals', { given_name: 'Zéphyrine', family_name: 'Quibblestone' });
+  const b = await create(t, hub, 'individuals', { given_name: 'Zephyrine', family_name: 'Quibblestone' });
+  t.same(await fuzzy('zephyrin quiblestone'), sorted([a.id, b.id]), 'a misspelt query finds both spellings, accents ignored');
+  t.equal((await patch(b.id, { family_name: 'Wobblethorpe' }, '"1"')).statusCode, 200);
+  t.same(await fuzzy('zephyrin quiblestone'), [a.id], 'a renamed person leaves the old name');
+  t.same(await fuzzy('wobblethorp'), [b.id], 'and is found under the new one');
+  t.equal((await hub.request({ method: 'DELETE', url: `/api/v1/individuals/${a.id}`, headers: { 'if-match': '"1"' } })).statusCode, 204);
+  t.same(await fuzzy('zephyrin quiblestone'), [], 'a deleted person is not found');
+});
+
 t.test('scopes: a registry:read client reads but cannot write, even with an invalid body', async (t) => {
   const reader = await hub.client(['registry:read']);
   const person = await create(t, hub, 'individuals', { given_name: 'Sco', family_name: 'Pe' });
