@@ -56,19 +56,26 @@ const JOIN_COLUMNS = new Set(['line', 'identifier_type', 'identifier_value', 'lo
 /** The registry ids of the people in the batch just merged (a subquery; valid until the batch's transaction ends). */
 export const stagedIndividuals = sql.raw(`(SELECT coalesce(s.individual_id, s.new_id) FROM ${STAGE} s)`);
 
-/** `t.col = excluded.col` for each field the file has; other fields keep their stored value. */
-function updates(present: Set<string>, columns: Record<string, string>) {
+/**
+ * `t.col = <from>.col` for each field the file has (other fields keep their stored value), and whether any of them
+ * differs; `from` names the new values (`excluded` in ON CONFLICT DO UPDATE).
+ */
+function updates(present: Set<string>, columns: Record<string, string>, from = 'excluded') {
   const names = Object.entries(columns).filter(([field]) => present.has(field)).map(([, column]) => column);
   return {
-    set: names.map((c) => `${c} = excluded.${c}`).join(', '),
-    differs: names.length === 0 ? 'false' : `(${names.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${names.map((c) => `excluded.${c}`).join(', ')})`,
+    set: names.map((c) => `${c} = ${from}.${c}`),
+    differs: names.length === 0 ? 'false' : `(${names.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${names.map((c) => `${from}.${c}`).join(', ')})`,
   };
 }
 
-const attributeMerge = (present: Set<string>) =>
+/** Custom attributes are merged key by key into the stored ones. */
+const attributeMerge = (present: Set<string>, from = 'excluded') =>
   present.has('attributes')
-    ? { set: ', attributes = t.attributes || excluded.attributes', differs: ' OR t.attributes IS DISTINCT FROM t.attributes || excluded.attributes' }
-    : { set: '', differs: '' };
+    ? { set: [`attributes = t.attributes || ${from}.attributes`], differs: ` OR t.attributes IS DISTINCT FROM t.attributes || ${from}.attributes` }
+    : { set: [], differs: '' };
+
+/** The SET list of an update that changes the given fields and records a new version. */
+const newVersion = (...fields: string[][]) => [...fields.flat(), 'version = t.version + 1', 'updated_at = now()'].join(', ');
 
 async function counts(tx: BulkTransaction, statement: string): Promise<{ inserted: number; updated: number }> {
   const [row] = await queryRows<{ inserted: string; updated: string }>(tx.db, sql.raw(statement));
@@ -102,29 +109,37 @@ const PLANS: Record<PlannedType, Plan> = {
                FROM ${STAGE} s WHERE s.individual_deleted`),
     ],
     merge: async (tx, present) => {
-      const u = updates(present, {
-        given_name: 'given_name', family_name: 'family_name', middle_name: 'middle_name', sex: 'sex', birth_date: 'birth_date',
-        death_date: 'death_date', location_code: 'location_id', phone: 'phone', email: 'email',
-      });
-      const a = attributeMerge(present);
+      const u = updates(
+        present,
+        {
+          given_name: 'given_name', family_name: 'family_name', middle_name: 'middle_name', sex: 'sex', birth_date: 'birth_date',
+          death_date: 'death_date', location_code: 'location_id', phone: 'phone', email: 'email',
+        },
+        'src',
+      );
+      const a = attributeMerge(present, 'src');
       return {
         ...(await counts(
           tx,
           `WITH src AS (
-             SELECT s.*, coalesce(s.individual_id, s.new_id) AS id, s.individual_id IS NULL AS is_new, l.id AS location_id
+             SELECT coalesce(s.individual_id, s.new_id) AS id, s.individual_id IS NULL AS is_new, s.identifier_type, s.identifier_value,
+                    s.given_name, s.family_name, s.middle_name, coalesce(s.sex, 'unknown') AS sex, s.birth_date, s.death_date,
+                    l.id AS location_id, s.phone, s.email, coalesce(s.attributes, '{}') AS attributes
              FROM ${STAGE} s
              LEFT JOIN locations l ON l.code = s.location_code AND l.deleted_at IS NULL
-           ), up AS (
-             INSERT INTO individuals AS t (id, given_name, family_name, middle_name, sex, birth_date, death_date, location_id, phone, email, attributes)
-             SELECT id, given_name, family_name, middle_name, coalesce(sex, 'unknown'), birth_date, death_date, location_id, phone, email, coalesce(attributes, '{}')
-             FROM src
-             ON CONFLICT (id) DO UPDATE SET ${u.set}${a.set}, version = t.version + 1, updated_at = now()
-             WHERE ${u.differs}${a.differs}
-             RETURNING (xmax = 0) AS inserted
+           ), inserted AS (
+             INSERT INTO individuals (id, given_name, family_name, middle_name, sex, birth_date, death_date, location_id, phone, email, attributes)
+             SELECT id, given_name, family_name, middle_name, sex, birth_date, death_date, location_id, phone, email, attributes
+             FROM src WHERE is_new
+             RETURNING 1
+           ), updated AS (
+             UPDATE individuals t SET ${newVersion(u.set, a.set)}
+             FROM src WHERE t.id = src.id AND NOT src.is_new AND (${u.differs}${a.differs})
+             RETURNING 1
            ), ids AS (
              INSERT INTO identifiers (individual_id, type, value) SELECT id, identifier_type, identifier_value FROM src WHERE is_new
            )
-           ${COUNT_UP}`,
+           SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM updated) AS updated`,
         )),
         issues: [],
       };
@@ -142,7 +157,6 @@ const PLANS: Record<PlannedType, Plan> = {
     merge: async (tx, present) => {
       const u = updates(present, { kind: 'kind', name: 'name', location_code: 'location_id' });
       const a = attributeMerge(present);
-      const set = [u.set, a.set.replace(/^, /, '')].filter(Boolean).join(', ');
       return {
         ...(await counts(
           tx,
@@ -150,7 +164,7 @@ const PLANS: Record<PlannedType, Plan> = {
              INSERT INTO groups AS t (id, code, kind, name, location_id, attributes)
              SELECT s.new_id, s.household_code, coalesce(s.kind, 'household'), s.name, l.id, coalesce(s.attributes, '{}')
              FROM ${STAGE} s LEFT JOIN locations l ON l.code = s.location_code AND l.deleted_at IS NULL
-             ON CONFLICT (code) DO UPDATE SET ${set ? `${set}, ` : ''}version = t.version + 1, updated_at = now()
+             ON CONFLICT (code) DO UPDATE SET ${newVersion(u.set, a.set)}
              WHERE ${u.differs}${a.differs}
              RETURNING (xmax = 0) AS inserted
            )
@@ -189,7 +203,7 @@ const PLANS: Record<PlannedType, Plan> = {
              INSERT INTO group_members AS t (group_id, individual_id, role, start_date)
              SELECT s.group_id, s.individual_id, s.role, s.start_date
              FROM ${STAGE} s
-             ON CONFLICT (group_id, individual_id) WHERE end_date IS NULL DO UPDATE SET ${u.set}
+             ON CONFLICT (group_id, individual_id) WHERE end_date IS NULL DO UPDATE SET ${u.set.join(', ')}
              WHERE ${u.differs}
              RETURNING t.group_id, (xmax = 0) AS inserted
            ), bump AS (
@@ -217,7 +231,7 @@ const PLANS: Record<PlannedType, Plan> = {
       const u = updates(present, { name: 'name', kind: 'kind' });
       const [changed] = await queryRows<{ n: string }>(
         tx.db,
-        sql.raw(`WITH up AS (UPDATE locations t SET ${u.set}, version = t.version + 1, updated_at = now()
+        sql.raw(`WITH up AS (UPDATE locations t SET ${newVersion(u.set)}
                  FROM ${STAGE} excluded WHERE t.code = excluded.code AND ${u.differs} RETURNING 1) SELECT count(*) AS n FROM up`),
       );
       // Parents may come later in the same batch: insert level by level until nothing more can be placed.
@@ -258,22 +272,29 @@ const TABLES: Record<ImportType, string[]> = {
   'civil-events': ['civil_events', 'individuals', 'identifiers', 'locations'],
 };
 
-/** Tables each import type fills (statistics refreshed as its inserts double). */
-const WRITTEN: Record<ImportType, string[]> = {
-  locations: ['locations'],
-  individuals: ['individuals', 'identifiers'],
-  households: ['groups'],
-  members: ['group_members'],
-  'civil-events': ['civil_events', 'individuals'],
+/**
+ * Tables each import type fills, with the columns batches look rows up by: statistics refreshed as its inserts
+ * double (those columns only: the row count and the join keys are what the lookups are planned on, and sampling
+ * names and attributes every time cost seconds at a million rows), and in full once the load ends.
+ */
+const WRITTEN: Record<ImportType, Record<string, string[]>> = {
+  locations: { locations: ['id', 'code'] },
+  individuals: { individuals: ['id'], identifiers: ['individual_id', 'type', 'value'] },
+  households: { groups: ['id', 'code'] },
+  members: { group_members: ['group_id', 'individual_id'] },
+  'civil-events': { civil_events: ['source', 'event_type', 'registration_number', 'subject_id'], individuals: ['id'] },
 };
 
 /**
  * A bulk load outruns autovacuum: planned on statistics of a table a hundred times smaller, the lookups of a batch
- * turn into hash joins over whole tables. The importer refreshes all the tables it reads at the start, then the
- * ones it fills as its inserts double.
+ * turn into hash joins over whole tables. The importer refreshes all the tables it reads at the start, the join
+ * keys of the ones it fills as its inserts double, and those tables in full at the end.
  */
-export async function refreshStatistics(db: Db, type: ImportType, tables: 'read' | 'written'): Promise<void> {
-  const names = tables === 'read' ? TABLES[type] : WRITTEN[type];
+export async function refreshStatistics(db: Db, type: ImportType, tables: 'read' | 'growing' | 'written'): Promise<void> {
+  const names =
+    tables === 'read'
+      ? TABLES[type]
+      : Object.entries(WRITTEN[type]).map(([table, keys]) => (tables === 'growing' ? `${table} (${keys.join(', ')})` : table));
   await db.execute(sql.raw(`ANALYZE ${names.join(', ')}`));
 }
 

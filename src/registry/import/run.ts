@@ -88,7 +88,7 @@ export async function runImport(database: Database, actor: Actor, options: Impor
   let analyzeAt = batchSize;
   const merge = async (tx: BulkTransaction, rows: StagedRow[]) => {
     if (summary.inserted >= analyzeAt) {
-      await refreshStatistics(tx.db, type, 'written');
+      await refreshStatistics(tx.db, type, 'growing');
       analyzeAt *= 2;
     }
     const result =

@@ -4,8 +4,8 @@ import { queryRows } from '../../db/query-rows.js';
 import type { ImportType } from './fields.js';
 
 /**
- * Loading into an empty registry is dominated by index upkeep: every row inserted updates the trigram and jsonb
- * GIN indexes and the name expression indexes one entry at a time. Dropping them before the load and building them
+ * Loading into an empty registry is dominated by index upkeep: every row inserted updates the jsonb GIN indexes, the
+ * name expression indexes and the last-updated index (FHIR _lastUpdated) one entry at a time. Dropping them before the load and building them
  * once at the end (a sort per index) is several times cheaper. Only search indexes are dropped: keys the merge
  * needs (primary and unique keys, identifiers by type and value) stay. Probable duplicates of a bulk load are
  * flagged in one pass at the end, so the (location, birth date) index can go too.
@@ -19,12 +19,13 @@ const SEARCH_INDEXES: Record<ImportType, string[]> = {
     'individuals_search_name_idx',
     'individuals_birth_date_idx',
     'individuals_attributes_gin',
+    'individuals_updated_idx',
     'identifiers_value_idx',
     'identifiers_individual_idx',
   ],
-  households: ['groups_location_idx', 'groups_attributes_gin'],
+  households: ['groups_location_idx', 'groups_attributes_gin', 'groups_updated_idx'],
   // Each household a member joins gets a new version: a row update, which also touches every index of groups.
-  members: ['group_members_individual_idx', 'groups_location_idx', 'groups_attributes_gin'],
+  members: ['group_members_individual_idx', 'groups_location_idx', 'groups_attributes_gin', 'groups_updated_idx'],
   // Each event is recorded through the registry's own code, one by one: never a bulk load.
   'civil-events': [],
 };
