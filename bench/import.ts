@@ -2,7 +2,8 @@
  * Bulk import at registry scale on real PostgreSQL: generates a synthetic registry as CSV (`hub seed --csv`),
  * COPYs the same files raw into plain tables (the floor: no validation, no keys, no indexes), then imports them with
  * `runImport` (staging, merge, indexes, audit) and prints rows/s, the ratio to the raw COPY and the peak RSS of
- * this process; then p50/p99 of typical searches on the imported registry. Uses a fresh database it drops at the end.
+ * this process; then the floor of any load of the individuals (a bare INSERT … SELECT of the raw rows, without and
+ * with the registry's indexes) and the p50/p99 of typical searches on the imported registry. Uses a fresh database it drops at the end.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:import
  *   BENCH_INDIVIDUALS (default 1000000), BENCH_SEARCHES (default 200 per kind)
@@ -72,6 +73,7 @@ try {
   // The floor: the same files COPYed as they are into plain tables of text columns.
   const raw = postgres(url.toString(), { max: 1, onnotice: () => {} });
   let rawSeconds = 0;
+  const rawByType: Partial<Record<ImportType, number>> = {};
   for (const type of TYPES) {
     const header = firstLine(path.join(dir, `${type}.csv`)).split(',');
     await raw.unsafe(`CREATE TABLE raw_${type} (${header.map((c) => `"${c}" text`).join(', ')})`);
@@ -80,6 +82,7 @@ try {
     await pipeline(fs.createReadStream(path.join(dir, `${type}.csv`)), writable);
     const seconds = (Date.now() - started) / 1000;
     rawSeconds += seconds;
+    rawByType[type] = seconds;
     say(`raw COPY ${type}: ${rows[type]} rows in ${seconds.toFixed(1)} s`);
   }
   await raw.end();
@@ -96,12 +99,27 @@ try {
     total += summary.read;
     if (summary.rejected > 0) throw new Error(`${type}: ${summary.rejected} rows refused`);
     say(
-      `import ${type}: ${summary.inserted} rows in ${seconds.toFixed(1)} s (${Math.round(summary.read / seconds)} rows/s)` +
+      `import ${type}: ${summary.inserted} rows in ${seconds.toFixed(1)} s (${Math.round(summary.read / seconds)} rows/s, ${(seconds / rawByType[type]!).toFixed(1)}x its raw COPY)` +
         `${summary.bulk ? ', bulk load (search indexes rebuilt at the end)' : ''}, ${summary.flagged} duplicates flagged`,
     );
   }
   const peakMb = process.resourceUsage().maxRSS / 1024;
   say(`import total: ${total} rows in ${importSeconds.toFixed(1)} s (${Math.round(total / importSeconds)} rows/s); raw COPY ${rawSeconds.toFixed(1)} s; ratio ${(importSeconds / rawSeconds).toFixed(2)}x; peak RSS ${peakMb.toFixed(0)} MB`);
+
+  // What any load of these people costs before checking anything: the raw rows typed and INSERTed into a copy of
+  // the individuals table, bare, then with the registry's keys and indexes kept up row by row. The import builds
+  // its search indexes once at the end, validates, de-duplicates and flags duplicates; this shows where the floor is.
+  const bare = `INSERT INTO floor_individuals (given_name, family_name, sex, birth_date, location_id, phone, attributes)
+    SELECT r.given_name, r.family_name, r.sex, r.birth_date::date, l.id, r.phone, r.attributes::jsonb
+    FROM raw_individuals r LEFT JOIN locations l ON l.code = r.location_code`;
+  for (const [what, like] of [['bare', 'INCLUDING DEFAULTS INCLUDING GENERATED'], ["with the registry's indexes", 'INCLUDING ALL']] as const) {
+    await database.db.execute(sql.raw(`CREATE TABLE floor_individuals (LIKE individuals ${like})`));
+    started = Date.now();
+    await database.db.execute(sql.raw(bare));
+    const seconds = (Date.now() - started) / 1000;
+    say(`floor: INSERT … SELECT of the raw individuals, ${what}: ${seconds.toFixed(1)} s (${(seconds / rawByType.individuals!).toFixed(1)}x their raw COPY)`);
+    await database.db.execute(sql.raw('DROP TABLE floor_individuals'));
+  }
 
   await database.db.execute(sql`ANALYZE`);
   const actor = systemActor('system:bench');

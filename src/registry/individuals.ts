@@ -258,16 +258,19 @@ function searchConditions(db: Db, actor: Actor, filters: IndividualSearch): (SQL
 /**
  * Fuzzy search: the most similar names are scored in search_names, then each name's people (every other condition
  * applied) are read from individuals_search_name_idx in id order, at most FUZZY_CANDIDATES of them: the bounded set
- * of the most similar people (ties by id). Ranking names rather than people keeps the work proportional to the
- * distinct names a query matches, not to how many people bear them. Pages are then taken from that set in id order.
+ * of the most similar people, ties broken by name, then id. Ranking names rather than people keeps the work
+ * proportional to the distinct names a query matches, not to how many people bear them; and with ties broken by
+ * name the names are read in the final order, so reading stops once the bound is reached (broken by id alone, every
+ * equally similar name — all "<any given name> nkurunziza" for "nkurunziz" — would be read in full and sorted).
+ * Pages are then taken from that set in id order.
  */
 function fuzzyCandidates(conditions: (SQL | undefined)[], name: string): SQL {
-  return sql`SELECT p.id FROM (SELECT n.name, n.sim FROM (${similarNames(name)}) n ORDER BY n.sim DESC) n
+  return sql`SELECT p.id FROM (SELECT n.name, n.sim FROM (${similarNames(name)}) n ORDER BY n.sim DESC, n.name) n
     CROSS JOIN LATERAL (
       SELECT ${individuals.id} AS id FROM ${individuals}
       WHERE ${and(sql`${individuals.searchName} = n.name`, ...conditions)}
       ORDER BY ${individuals.id} LIMIT ${FUZZY_CANDIDATES}) p
-    ORDER BY n.sim DESC, p.id LIMIT ${FUZZY_CANDIDATES}`;
+    ORDER BY n.sim DESC, n.name, p.id LIMIT ${FUZZY_CANDIDATES}`;
 }
 
 /** Everything a search matches (fuzzy: its bounded candidate set), for the count. */

@@ -59,6 +59,12 @@ t.test('the seed CSV files import in order and a second run changes nothing', as
   t.same(await indexDefinitions(), indexesBefore, 'the search indexes and foreign keys dropped for the bulk loads are back, exactly as defined');
   t.equal(await count('deferred_indexes'), 0, 'none left to rebuild');
   t.equal(await count('pg_tables', "tablename LIKE 'import_keys_%'"), 0, 'the key tables are gone');
+  t.equal(
+    await count('pg_class', "relname IN ('individuals', 'identifiers', 'groups', 'group_members') AND relkind = 'r' AND relallvisible = 0"),
+    0,
+    'the tables a bulk load filled are vacuumed (their pages all-visible, for index-only scans)',
+  );
+  t.equal(await count('search_names'), await count('(SELECT DISTINCT search_name FROM individuals) n'), 'every imported name is in search_names');
   t.equal(await count('individuals'), 1500);
   t.equal(await count('identifiers'), 1500);
   t.equal(await count('group_members'), 1500);

@@ -91,7 +91,8 @@ const unknownLocation = sql.raw(
 
 const PLANS: Record<PlannedType, Plan> = {
   individuals: {
-    key: 'jsonb_build_array(identifier_type, identifier_value)::text',
+    // Identifier types and codes hold no space, so space-joined keys cannot collide.
+    key: `identifier_type || ' ' || identifier_value`,
     keyColumn: 'identifier_value',
     columns: [
       ['identifier_type', 'text'], ['identifier_value', 'text'], ['given_name', 'text'], ['family_name', 'text'],
@@ -175,7 +176,7 @@ const PLANS: Record<PlannedType, Plan> = {
     },
   },
   members: {
-    key: 'jsonb_build_array(household_code, identifier_type, identifier_value)::text',
+    key: `household_code || ' ' || identifier_type || ' ' || identifier_value`,
     keyColumn: 'identifier_value',
     columns: [['household_code', 'text'], ['identifier_type', 'text'], ['identifier_value', 'text'], ['role', 'text'], ['start_date', 'date']],
     // The living household and person each row names (null: none).
@@ -189,10 +190,12 @@ const PLANS: Record<PlannedType, Plan> = {
                WHERE group_id IS NULL`),
       sql.raw(`SELECT line, 'identifier_value' AS "column", 'no individual with ' || identifier_type || ' ' || identifier_value AS reason FROM ${STAGE} s
                WHERE individual_id IS NULL`),
+      // A scalar subquery is probed per row through the one-head index; as EXISTS, the planner (on statistics a
+      // bulk load has outgrown) sometimes joined the whole of group_members instead, for seconds per batch.
       sql.raw(`SELECT s.line, 'role' AS "column", 'household ' || s.household_code || ' already has another head' AS reason
                FROM ${STAGE} s
-               WHERE s.role = 'head' AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = s.group_id AND m.role = 'head'
-                                                 AND m.end_date IS NULL AND m.individual_id <> s.individual_id)`),
+               WHERE s.role = 'head' AND (SELECT m.individual_id FROM group_members m
+                                          WHERE m.group_id = s.group_id AND m.role = 'head' AND m.end_date IS NULL) <> s.individual_id`),
     ],
     merge: async (tx, present) => {
       const u = updates(present, { role: 'role', start_date: 'start_date' });
@@ -281,21 +284,28 @@ const WRITTEN: Record<ImportType, Record<string, string[]>> = {
   locations: { locations: ['id', 'code'] },
   individuals: { individuals: ['id'], identifiers: ['individual_id', 'type', 'value'] },
   households: { groups: ['id', 'code'] },
-  members: { group_members: ['group_id', 'individual_id'] },
+  // Every household a member joins gets a new version: groups are rewritten too.
+  members: { group_members: ['group_id', 'individual_id'], groups: ['id', 'code'] },
   'civil-events': { civil_events: ['source', 'event_type', 'registration_number', 'subject_id'], individuals: ['id'] },
 };
 
 /**
  * A bulk load outruns autovacuum: planned on statistics of a table a hundred times smaller, the lookups of a batch
- * turn into hash joins over whole tables. The importer refreshes all the tables it reads at the start, the join
- * keys of the ones it fills as its inserts double, and those tables in full at the end.
+ * turn into hash joins over whole tables. The importer refreshes all the tables it reads at the start and the join
+ * keys of the ones it fills as its inserts double. At the end of a bulk load the tables it filled are vacuumed as
+ * well as analysed (outside any transaction): until then every page of fresh rows is marked neither all-visible
+ * (so index-only scans, such as a fuzzy name search's, visit the rows anyway) nor hinted (so the first searches to
+ * read each row write its page).
  */
-export async function refreshStatistics(db: Db, type: ImportType, tables: 'read' | 'growing' | 'written'): Promise<void> {
-  const names =
+export async function refreshStatistics(db: Db, type: ImportType, tables: 'read' | 'growing' | 'loaded'): Promise<void> {
+  const written = Object.entries(WRITTEN[type]);
+  const statement =
     tables === 'read'
-      ? TABLES[type]
-      : Object.entries(WRITTEN[type]).map(([table, keys]) => (tables === 'growing' ? `${table} (${keys.join(', ')})` : table));
-  await db.execute(sql.raw(`ANALYZE ${names.join(', ')}`));
+      ? `ANALYZE ${TABLES[type].join(', ')}`
+      : tables === 'growing'
+        ? `ANALYZE ${written.map(([table, keys]) => `${table} (${keys.join(', ')})`).join(', ')}`
+        : `VACUUM (ANALYZE) ${written.map(([table]) => table).join(', ')}`;
+  await db.execute(sql.raw(statement));
 }
 
 /**
@@ -376,12 +386,15 @@ export async function mergeBatch(
   await tx.db.execute(sql.raw(`ANALYZE ${STAGE} (${joined.join(', ')})`));
   const issues: RowIssue[] = [];
   await refuseRepeatedKeys(tx, type, keys, issues);
-  if (plan.resolve) await tx.db.execute(sql.raw(plan.resolve));
+  // How many staged rows the lookups matched (for individuals: people already registered).
+  const [resolved] = plan.resolve ? await queryRows<{ n: string }>(tx.db, sql.raw(`WITH r AS (${plan.resolve} RETURNING 1) SELECT count(*) AS n FROM r`)) : [];
   const found: RowIssue[] = [];
   for (const query of plan.rejects(present)) found.push(...(await queryRows<RowIssue>(tx.db, query)));
   await refuse(tx, found, issues);
   let flagged = 0;
-  if (type === 'individuals') {
+  // A batch of people none of whom is registered yet holds no identifier conflict: not looked for (planned on a
+  // staging table analysed before the lookups, the search joined the whole registry).
+  if (type === 'individuals' && Number(resolved?.n ?? 0) > 0) {
     const held = await holdIdentifierConflicts(tx.db, STAGE);
     flagged += held.filter((h) => h.candidate_id !== null).length;
     await refuse(

@@ -175,7 +175,7 @@ export async function runImport(database: Database, actor: Actor, options: Impor
       await dropKeyTable(database.db, keys);
       if (summary.bulk) {
         await rebuildSearchIndexes(database);
-        await refreshStatistics(database.db, type, 'written');
+        await refreshStatistics(database.db, type, 'loaded');
       }
     }
     if (summary.bulk && type === 'individuals') {
