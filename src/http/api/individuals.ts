@@ -23,7 +23,7 @@ const ListQuery = Query({
   given_name: Type.Optional(Type.String({ description: 'Exact, ignoring case and accents.' })),
   family_name: Type.Optional(Type.String({ description: 'Exact, ignoring case and accents.' })),
   name: Type.Optional(
-    Type.String({ minLength: 2, maxLength: 200, description: 'Fuzzy full-name search (trigram word similarity), ignoring case and accents; answers at most the 1000 most similar people.' }),
+    Type.String({ minLength: 2, maxLength: 200, description: 'Fuzzy full-name search (trigram word similarity), ignoring case and accents; answers at most the 1000 most similar people (equally similar ones by name, then id).' }),
   ),
   birth_date_from: Type.Optional(IsoDate),
   birth_date_to: Type.Optional(IsoDate),
