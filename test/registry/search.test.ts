@@ -92,6 +92,14 @@ t.test('individual searches agree with a brute-force answer', async (t) => {
   const fuzzy = await walk(hub, `/api/v1/individuals?name=${encodeURIComponent('Nkurunzisa')}`, 500);
   const nkurunziza = people.filter((p) => p.family_name === 'Nkurunziza');
   t.ok(nkurunziza.length > 0 && ids(nkurunziza).every((id) => fuzzy.ids.includes(id)), 'a misspelt family name still finds every holder');
+  for (const query of ['Nkurunzisa', 'jerome ndayishimiy', 'Marie Niyonzim']) {
+    // Brute force over the people themselves (not through search_names): everyone whose name the query is similar to.
+    const similar = await queryRows<{ id: string }>(
+      db,
+      sql`SELECT id FROM individuals WHERE word_similarity(hub_normalise(${query}), search_name) >= 0.6 AND deleted_at IS NULL`,
+    );
+    await search(`/api/v1/individuals?name=${encodeURIComponent(query)}`, similar, `fuzzy "${query}"`, t);
+  }
   await search(`/api/v1/individuals?group_id=${someone.group_id}`, people.filter((p) => p.group_id === someone.group_id), 'household', t);
   await search(
     `/api/v1/individuals?attr=disability:eq:true&attr=education:ne:none`,
