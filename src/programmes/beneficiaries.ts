@@ -68,7 +68,10 @@ export function enrol(db: Db, actor: Actor, programmeId: string, input: Enrolmen
       ? sql`SELECT c.id, c.score, c.cost, sum(c.cost) OVER (ORDER BY c.score ASC NULLS LAST, c.id ROWS UNBOUNDED PRECEDING) AS running
             FROM considered c`
       : sql`SELECT c.id, c.score, c.cost FROM considered c`;
-    const [outcome] = await queryRows<{ enrolled: string | number; cost: string | number; ids?: string | null }>(
+    // The choice is a plain SELECT of its own: a statement that writes (even in a CTE) never gets a parallel plan,
+    // and the registry-wide members' pass is most of the work. The chosen ids and scores come back as two array
+    // literals and are inserted in the next statement, still under the programme lock.
+    const [picked] = await queryRows<{ ids: string | null; scores: string | null; cost: string | number }>(
       tx,
       sql`WITH considered AS MATERIALIZED (${considered}),
         ranked AS (${ranked}
@@ -78,19 +81,25 @@ export function enrol(db: Db, actor: Actor, programmeId: string, input: Enrolmen
           SELECT id, score, cost FROM ranked
           ${budget ? sql`WHERE running <= ${budget.room}::numeric` : sql``}
           ORDER BY score ASC NULLS LAST, id
-          LIMIT ${limit}::bigint),
-        inserted AS (
-          INSERT INTO beneficiaries (programme_id, subject_id, status, score, reason)
-          SELECT ${programmeId}, id, ${status}, score, ${reason} FROM chosen
-          RETURNING id, subject_id),
-        events AS (
-          INSERT INTO beneficiary_events (beneficiary_id, from_status, to_status, reason, actor)
-          SELECT id, NULL, ${status}, ${reason}, ${actor.id} FROM inserted
-          RETURNING beneficiary_id)
-        SELECT (SELECT count(*) FROM events) AS enrolled,
-               (SELECT COALESCE(sum(ch.cost), 0) FROM inserted i JOIN chosen ch ON ch.id = i.subject_id) AS cost
-               ${awaitsApproval ? sql`, (SELECT array_agg(id)::text FROM inserted) AS ids` : sql``}`,
+          LIMIT ${limit}::bigint)
+        SELECT array_agg(id)::text AS ids, array_agg(score)::text AS scores, COALESCE(sum(cost), 0) AS cost FROM chosen`,
     );
+    const [outcome] = picked!.ids === null
+      ? [{ enrolled: 0, ids: null }]
+      : await queryRows<{ enrolled: string | number; ids?: string | null }>(
+          tx,
+          sql`WITH inserted AS (
+              INSERT INTO beneficiaries (programme_id, subject_id, status, score, reason)
+              SELECT ${programmeId}, c.id, ${status}, c.score, ${reason}
+              FROM unnest(${picked!.ids}::uuid[], ${picked!.scores}::numeric[]) AS c (id, score)
+              RETURNING id),
+            events AS (
+              INSERT INTO beneficiary_events (beneficiary_id, from_status, to_status, reason, actor)
+              SELECT id, NULL, ${status}, ${reason}, ${actor.id} FROM inserted
+              RETURNING beneficiary_id)
+            SELECT (SELECT count(*) FROM events) AS enrolled
+                   ${awaitsApproval ? sql`, (SELECT array_agg(id)::text FROM inserted) AS ids` : sql``}`,
+        );
     const enrolled = Number(outcome!.enrolled);
     const activation =
       awaitsApproval && outcome!.ids
@@ -107,7 +116,7 @@ export function enrol(db: Db, actor: Actor, programmeId: string, input: Enrolmen
       status,
       enrolled,
       remaining_quota: room === null ? null : room - enrolled,
-      ...(budget ? { projected_cost: Number(outcome!.cost), remaining_budget: budget.room - Number(outcome!.cost) } : {}),
+      ...(budget ? { projected_cost: Number(picked!.cost), remaining_budget: budget.room - Number(picked!.cost) } : {}),
     };
     const task = activation?.tasks[0];
     await appendAudit(tx, actor, { action: 'programme.enrol', entityType: 'programme', entityId: programmeId, after: { ...result, task_id: task?.id } });
