@@ -140,9 +140,10 @@ async function touched(tx: Db, statement: SQL): Promise<number> {
  * every unique index and an extra WAL record) per new payment.
  */
 async function applyDue(tx: Db, cycleId: string, currency: string | null, candidates: SQL) {
-  await tx.execute(sql`CREATE TEMPORARY TABLE cycle_due (beneficiary_id uuid PRIMARY KEY, subject_id uuid NOT NULL,
-    location_id uuid, amount numeric NOT NULL) ON COMMIT DROP`);
-  await tx.execute(sql`INSERT INTO cycle_due SELECT beneficiary_id, subject_id, location_id, amount FROM (${candidates}) c WHERE payable`);
+  // CREATE TABLE AS, unlike INSERT … SELECT, may run its query (the members' pass over the beneficiaries) in parallel.
+  // No key: its rows are distinct beneficiaries already, and once analysed the joins below are hashed.
+  await tx.execute(sql`CREATE TEMPORARY TABLE cycle_due ON COMMIT DROP AS
+    SELECT beneficiary_id, subject_id, location_id, amount FROM (${candidates}) c WHERE payable`);
   await tx.execute(sql`ANALYZE cycle_due`);
   const removed = await touched(
     tx,
