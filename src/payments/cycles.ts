@@ -140,8 +140,8 @@ async function touched(tx: Db, statement: SQL): Promise<number> {
  * every unique index and an extra WAL record) per new payment.
  */
 async function applyDue(tx: Db, cycleId: string, currency: string | null, candidates: SQL) {
-  // CREATE TABLE AS, unlike INSERT … SELECT, may run its query (the members' pass over the beneficiaries) in parallel.
-  // No key: its rows are distinct beneficiaries already, and once analysed the joins below are hashed.
+  // CREATE TABLE AS writes the rows in bulk into a table without a key (its rows are distinct beneficiaries already,
+  // and once analysed the joins below are hashed); unlike INSERT … SELECT its query may also run in parallel.
   await tx.execute(sql`CREATE TEMPORARY TABLE cycle_due ON COMMIT DROP AS
     SELECT beneficiary_id, subject_id, location_id, amount FROM (${candidates}) c WHERE payable`);
   await tx.execute(sql`ANALYZE cycle_due`);
