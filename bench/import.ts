@@ -3,7 +3,8 @@
  * COPYs the same files raw into plain tables (the floor: no validation, no keys, no indexes), then imports them with
  * `runImport` (staging, merge, indexes, audit) and prints rows/s, the ratio to the raw COPY and the peak RSS of
  * this process; then the floor of any load of the individuals (a bare INSERT … SELECT of the raw rows, without and
- * with the registry's indexes) and the p50/p99 of typical searches on the imported registry. Uses a fresh database it drops at the end.
+ * with the registry's indexes) and the p50/p99 of typical searches on the imported registry. Uses a fresh database
+ * it drops at the end.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:import
  *   BENCH_INDIVIDUALS (default 1000000), BENCH_SEARCHES (default 200 per kind)
