@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DciDisburseConfig } from '../../config.js';
 import type { Db } from '../../db/client.js';
+import { isUuid } from '../../db/keyset.js';
 import { callbackAnswer, DciClientError, DciPeer, type CallbackAnswer, type Envelope } from '../../dci/client.js';
 import { DciError } from '../../dci/codes.js';
 import { describeErrors, validator } from '../../dci/schemas.js';
@@ -63,8 +64,9 @@ function specAmount(amount: string): string {
  */
 const transactionId = (cycleId: string) => `${cycleId}:${randomUUID()}`;
 const cycleOf = (transaction: unknown) => {
-  const match = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):/i.exec(String(transaction ?? ''));
-  return match?.[1];
+  const text = String(transaction ?? '');
+  const colon = text.indexOf(':');
+  return colon > 0 && isUuid(text.slice(0, colon)) ? text.slice(0, colon) : undefined;
 };
 
 const ACK = 'ACK';
