@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { KeyStore } from '../security/keys.js';
 import { DciError } from './codes.js';
+import { decryptMessage } from './encryption.js';
 import { remoteKeys, signEnvelope, verifyEnvelopeSignature, type KeyResolver } from './signatures.js';
 
 type Json = Record<string, unknown>;
@@ -117,6 +118,16 @@ export class DciPeer {
       now: Date.now(),
       skewMs: 300_000,
     });
+  }
+
+  /**
+   * A message they sent, verified (the signature covers the envelope as sent), with its `message` in clear: decrypted
+   * when `header.is_msg_encrypted`, as a peer may encrypt to the `use: "enc"` key our JWKS publishes.
+   */
+  async open(envelope: Envelope): Promise<Json> {
+    await this.verify(envelope);
+    if (envelope.header.is_msg_encrypted === true) return (await decryptMessage(this.options.keys, envelope.message)) as Json;
+    return envelope.message ?? {};
   }
 
   /** POSTs a signed message to one of their endpoints (a path under base_url); answers their (unverified) JSON body. */

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import canonicalize from 'canonicalize';
 import { CompactSign, compactVerify, createLocalJWKSet, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
+import { encryptMessage, type EncryptionKey } from '../../src/dci/encryption.js';
 import { describeErrors, validator, type DciSpec } from '../../src/dci/schemas.js';
 
 type Json = Record<string, any>;
@@ -48,8 +49,9 @@ export async function fakeDisbursement(t: { teardown(fn: () => unknown): void })
     if (!validate(body)) problems.push(`${file}: ${describeErrors(validate.errors)}`);
   };
 
-  /** Signed callback to the hub, at the path of the sender_uri it gave. */
-  async function post(path: string, action: string, message: Json, options: { key?: Awaited<ReturnType<typeof signingKey>> } = {}) {
+  /** Signed callback to the hub, at the path of the sender_uri it gave; `encryptTo` encrypts its message to that key. */
+  async function post(path: string, action: string, clear: Json, options: { key?: Awaited<ReturnType<typeof signingKey>>; encryptTo?: EncryptionKey } = {}) {
+    const message = options.encryptTo ? await encryptMessage(options.encryptTo, clear) : clear;
     const header = {
       version: '1.0.0',
       message_id: randomUUID(),
@@ -60,7 +62,7 @@ export async function fakeDisbursement(t: { teardown(fn: () => unknown): void })
       completed_count: 1,
       sender_id: SENDER,
       receiver_id: 'convergence-hub',
-      is_msg_encrypted: false,
+      is_msg_encrypted: options.encryptTo !== undefined,
     };
     const signer = options.key ?? key;
     const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify({ header, message })))

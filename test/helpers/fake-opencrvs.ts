@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, CompactSign, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { encryptMessage, type EncryptionKey } from '../../src/dci/encryption.js';
 
 type Json = Record<string, unknown>;
 
@@ -54,10 +55,14 @@ export async function fakeOpenCrvs(t: { teardown(fn: () => unknown): void }) {
   t.teardown(() => new Promise((resolve) => server.close(resolve)));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  /** A notify as this CRVS would post it; signed with its key, or with `key` (a forgery). */
-  const notify = async (event: string, record: Json, key?: CryptoKey) => {
-    const header = { version: '1.0.0', message_id: randomUUID(), message_ts: new Date().toISOString(), action: 'notify', status: 'succ', total_count: 1, completed_count: 1, sender_id: base, receiver_id: 'convergence-hub', is_msg_encrypted: false };
-    const message = { transaction_id: randomUUID(), notify_event: [{ reference_id: randomUUID(), timestamp: new Date().toISOString(), data: { reg_event_type: event, reg_record_type: 'person', reg_records: record } }] };
+  /**
+   * A notify as this CRVS would post it; signed with its key, or with `key` (a forgery); with `encryptTo` (the hub's
+   * encryption key, from its JWKS) the message is encrypted and the signature covers it encrypted.
+   */
+  const notify = async (event: string, record: Json, key?: CryptoKey, encryptTo?: EncryptionKey) => {
+    const header = { version: '1.0.0', message_id: randomUUID(), message_ts: new Date().toISOString(), action: 'notify', status: 'succ', total_count: 1, completed_count: 1, sender_id: base, receiver_id: 'convergence-hub', is_msg_encrypted: encryptTo !== undefined };
+    const clear = { transaction_id: randomUUID(), notify_event: [{ reference_id: randomUUID(), timestamp: new Date().toISOString(), data: { reg_event_type: event, reg_record_type: 'person', reg_records: record } }] };
+    const message: Json = encryptTo ? await encryptMessage(encryptTo, clear) : clear;
     return { header, message, signature: await sign({ header, message }, key) };
   };
   return { get base() { return base; }, records, searches, notify };

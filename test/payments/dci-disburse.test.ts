@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import t, { type Test } from 'tap';
 import { payeeAddresses } from '../../src/adapters/payment/financial-address.js';
+import { encryptionKeyIn } from '../../src/dci/encryption.js';
 import { fakeDisbursement } from '../helpers/fake-disbursement.js';
 import { testHub, type TestHub } from '../helpers/hub.js';
 import { create } from '../helpers/registry.js';
@@ -95,6 +96,15 @@ t.test('dci-disburse: signed batches, callbacks, retries without paying twice, s
     gateway: 'pay',
     mismatches: [{ reference_id: 'PAY-unknown', problem: 'unknown_reference' }],
   });
+
+  // A callback encrypted to the encryption key the hub publishes is decrypted before its outcomes are read.
+  const hubKey = await encryptionKeyIn((await hub.request({ method: 'GET', url: '/.well-known/jwks.json', token: null })).json());
+  const sealed = { ...lie, disbursements_status: [{ ...lie.disbursements_status[0], reference_id: 'PAY-sealed' }] };
+  t.match(await fake.post(fake.lastOnDisburse()!.path, 'on-disburse', sealed, { encryptTo: hubKey }), { status: 200, body: { message: { ack_status: 'ACK' } } });
+  t.ok(
+    logs.some((l) => l.msg === 'payment gateway callback reconciled' && l.mismatches?.some((m: { reference_id: string }) => m.reference_id === 'PAY-sealed')),
+    'the encrypted outcome was read (and, naming no payment of the cycle, reported as a mismatch)',
+  );
 
   // A gateway that takes the first batch and times out: the job retries with the same references, nothing is paid twice.
   fake.state.stall = 1;

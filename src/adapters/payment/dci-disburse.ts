@@ -181,18 +181,18 @@ export class DciDisburseGateway implements PaymentGateway {
    */
   async receive(action: 'on-disburse' | 'txn-on-status', body: unknown): Promise<CallbackAnswer & { result?: ReconciliationResult }> {
     const envelope = body as Envelope;
+    let message: Json;
     try {
       if (typeof envelope !== 'object' || envelope === null || typeof envelope.header !== 'object' || envelope.header === null) {
         throw new DciError(400, 'err.request.bad', 'the body must be a DCI envelope {signature, header, message}');
       }
-      await this.peer.verify(envelope);
+      message = await this.peer.open(envelope);
       const check = validator(`${action}.request.json`, 'disburse');
-      if (!check(envelope)) throw new DciError(400, 'err.request.bad', describeErrors(check.errors));
+      if (!check({ ...envelope, message })) throw new DciError(400, 'err.request.bad', describeErrors(check.errors));
     } catch (err) {
       if (err instanceof DciError) return callbackAnswer(err);
       throw err;
     }
-    const message = envelope.message as Json;
     const status = action === 'on-disburse' ? message : ((message.txnstatus_response as Json | undefined)?.txn_status as Json | undefined);
     const items = ((status?.disbursements_status as Json[] | undefined) ?? []).filter(
       (item) => item.status === 'succ' || (item.status === 'rjct' && item.status_reason_code !== 'rjct.reference_id.duplicate'),

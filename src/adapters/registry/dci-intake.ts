@@ -36,16 +36,16 @@ async function applyData(db: Db, client: DciClient, blocks: unknown[]): Promise<
  */
 export async function receiveCallback(db: Db, client: DciClient, action: string, body: unknown): Promise<CallbackAnswer> {
   const envelope = body as Envelope;
+  let message: Json;
   try {
     if (typeof envelope !== 'object' || envelope === null || typeof envelope.header !== 'object' || envelope.header === null) {
       throw new DciError(400, 'err.request.bad', 'the body must be a DCI envelope {signature, header, message}');
     }
-    await client.verify(envelope);
+    message = await client.open(envelope);
   } catch (err) {
     if (err instanceof DciError) return callbackAnswer(err);
     throw err;
   }
-  const message = envelope.message ?? {};
   if (action === 'notify') {
     await applyData(db, client, ((message.notify_event as Json[] | undefined) ?? []).map((e) => e.data));
   } else if (action === 'on-search') {

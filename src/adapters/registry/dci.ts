@@ -24,9 +24,9 @@ export class DciClient extends DciPeer {
   /** Sync search: the search_response items of their verified answer. */
   async search(items: Json[]): Promise<Json[]> {
     const answer = (await this.send('sync/search', 'search', { transaction_id: randomUUID(), search_request: items }, items.length)) as unknown as Envelope;
-    await this.verify(answer);
+    const message = await this.open(answer);
     if (answer.header.status === 'rjct') throw new DciClientError(`${this.registry.name}: search rejected: ${String(answer.header.status_reason_code)}`);
-    return ((answer.message?.search_response as Json[] | undefined) ?? []);
+    return ((message.search_response as Json[] | undefined) ?? []);
   }
 
   /** Subscribe to a vital event type; their on-subscribe reaches our callback. Answers the reference id sent. */

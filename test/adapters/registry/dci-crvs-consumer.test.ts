@@ -1,9 +1,10 @@
 import { eq, sql } from 'drizzle-orm';
-import { generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair } from 'jose';
 import PgBoss from 'pg-boss';
 import t from 'tap';
 import { queryRows } from '../../../src/db/query-rows.js';
 import { civilEvents, reviewTasks } from '../../../src/db/schema/index.js';
+import { encryptionKeyIn } from '../../../src/dci/encryption.js';
 import { fakeOpenCrvs } from '../../helpers/fake-opencrvs.js';
 import { testHub } from '../../helpers/hub.js';
 
@@ -73,6 +74,25 @@ t.test('consumer of an OpenCRVS-style CRVS: pull, notify, duplicates, forged sig
 
     const unknown = await hub.request({ method: 'POST', url: '/dci/callbacks/elsewhere/registry/notify', token: null, payload: signed });
     t.equal(unknown.statusCode, 404);
+  });
+
+  t.test('encrypted notify callbacks: decrypted with the hub key its JWKS publishes for encryption', async (t) => {
+    const ours = await encryptionKeyIn((await hub.request({ method: 'GET', url: '/.well-known/jwks.json', token: null })).json());
+    t.ok(ours, 'the hub publishes an encryption key');
+    const url = '/dci/callbacks/opencrvs/registry/notify';
+    const twin = { identifier: [{ type: 'BRN', value: 'BRN-11' }], given_name: 'Kai', family_name: 'Crvs', sex: 'male', birthdate: '2025-06-03', parent1_identifier: { identifier_type: 'NID', identifier: 'N-MIA' } };
+    const encrypted = await crvs.notify('live_birth', twin, undefined, ours);
+    t.ok(typeof encrypted.message.ciphertext === 'string', 'the message travels encrypted');
+    const res = await hub.request({ method: 'POST', url, token: null, payload: encrypted });
+    t.equal(res.statusCode, 200, res.body);
+    t.equal((await hub.database.db.select().from(civilEvents).where(eq(civilEvents.registrationNumber, 'BRN-11'))).length, 1, 'the birth it carried is recorded');
+
+    const { publicKey } = await generateKeyPair('RSA-OAEP-256', { extractable: true });
+    const stranger = await encryptionKeyIn({ keys: [{ ...(await exportJWK(publicKey)), kid: 'not-ours', use: 'enc', alg: 'RSA-OAEP-256' }] });
+    const misaddressed = await hub.request({ method: 'POST', url, token: null, payload: await crvs.notify('live_birth', { ...twin, identifier: [{ type: 'BRN', value: 'BRN-12' }] }, undefined, stranger) });
+    t.equal(misaddressed.statusCode, 400);
+    t.equal(misaddressed.json().errors[0].code, 'err.encryption.invalid', 'encrypted to a key that is not ours');
+    t.equal((await hub.database.db.select().from(civilEvents).where(eq(civilEvents.registrationNumber, 'BRN-12'))).length, 0, 'nothing applied');
   });
 
   t.test('scheduled pull: a pg-boss cron schedule per registry; each run pulls the configured window', async (t) => {
