@@ -4,6 +4,8 @@ import { groups, individuals, recordVersions } from '../db/schema/index.js';
 import { notFound } from '../errors.js';
 import type { Actor } from '../security/actor.js';
 import { withinScope } from '../security/geo-scope.js';
+import { getGroup } from './groups.js';
+import { getIndividual } from './individuals.js';
 import type { Group, Individual } from './schemas.js';
 
 export interface RecordVersion<T> {
@@ -23,11 +25,34 @@ const TABLES = {
 type EntityType = keyof typeof TABLES;
 type SnapshotOf<E extends EntityType> = E extends 'individual' ? Individual : Group;
 
-/** The record must exist and be in the actor's geographic scope (deleted records keep their history). */
-async function assertVisible(db: Db, actor: Actor, entityType: EntityType, id: string) {
+/**
+ * The record must exist and be in the actor's geographic scope (deleted records keep their history). Answers its
+ * current version, and whether it is deleted.
+ */
+async function visibleRecord(db: Db, actor: Actor, entityType: EntityType, id: string) {
   const { table, location, id: idColumn } = TABLES[entityType];
-  const [row] = await db.select({ id: idColumn }).from(table).where(and(eq(idColumn, id), withinScope(actor, location)));
+  const [row] = await db
+    .select({ version: table.version, deletedAt: table.deletedAt, updatedAt: table.updatedAt })
+    .from(table)
+    .where(and(eq(idColumn, id), withinScope(actor, location)));
   if (!row) throw notFound(entityType, id);
+  return row;
+}
+
+/**
+ * The live record as its current version, when no stored version has caught up with it: rows written by a bulk
+ * import or the seed store no versions (a snapshot per row would double a million-row load), so without this their
+ * history would be empty and a vread of the version a read shows would be a 404. Who wrote it is not known.
+ */
+async function liveVersion<E extends EntityType>(
+  db: Db,
+  actor: Actor,
+  entityType: E,
+  id: string,
+  record: { version: number; updatedAt: Date },
+): Promise<RecordVersion<SnapshotOf<E>>> {
+  const snapshot = (entityType === 'individual' ? await getIndividual(db, actor, id) : await getGroup(db, actor, id)) as SnapshotOf<E>;
+  return { version: record.version, at: record.updatedAt.toISOString(), actor: 'unrecorded', deleted_at: null, snapshot };
 }
 
 function toVersion<T>(row: typeof recordVersions.$inferSelect): RecordVersion<T> {
@@ -42,13 +67,15 @@ function toVersion<T>(row: typeof recordVersions.$inferSelect): RecordVersion<T>
 
 /** Every stored version of a record, newest first. */
 export async function historyOf<E extends EntityType>(db: Db, actor: Actor, entityType: E, id: string): Promise<RecordVersion<SnapshotOf<E>>[]> {
-  await assertVisible(db, actor, entityType, id);
+  const record = await visibleRecord(db, actor, entityType, id);
   const rows = await db
     .select()
     .from(recordVersions)
     .where(and(eq(recordVersions.entityType, entityType), eq(recordVersions.entityId, id)))
     .orderBy(desc(recordVersions.version));
-  return rows.map((r) => toVersion<SnapshotOf<E>>(r));
+  const stored = rows.map((r) => toVersion<SnapshotOf<E>>(r));
+  const caughtUp = record.deletedAt !== null || record.version <= (stored[0]?.version ?? 0);
+  return caughtUp ? stored : [await liveVersion(db, actor, entityType, id, record), ...stored];
 }
 
 /** One version of a record: 404 when the record or that version does not exist. */
@@ -59,13 +86,14 @@ export async function versionOf<E extends EntityType>(
   id: string,
   version: number,
 ): Promise<RecordVersion<SnapshotOf<E>>> {
-  await assertVisible(db, actor, entityType, id);
+  const record = await visibleRecord(db, actor, entityType, id);
   const [row] = await db
     .select()
     .from(recordVersions)
     .where(and(eq(recordVersions.entityType, entityType), eq(recordVersions.entityId, id), eq(recordVersions.version, version)));
-  if (!row) throw notFound(`version ${version} of ${entityType}`, id);
-  return toVersion<SnapshotOf<E>>(row);
+  if (row) return toVersion<SnapshotOf<E>>(row);
+  if (version === record.version && record.deletedAt === null) return liveVersion(db, actor, entityType, id, record);
+  throw notFound(`version ${version} of ${entityType}`, id);
 }
 
 /**

@@ -1,5 +1,12 @@
 import type { Bundle, Group, Location, Patient } from '@medplum/fhirtypes';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
 import t from 'tap';
+import { queryRows } from '../../src/db/query-rows.js';
+import { runImport } from '../../src/registry/import/run.js';
+import { systemActor } from '../../src/security/actor.js';
 import { testHub } from '../helpers/hub.js';
 import { expectFhir, expectOutcome, fhirGet, seedRegistry } from '../helpers/fhir.js';
 
@@ -127,6 +134,37 @@ t.test('a merge: the survivor links the record it replaces, the merged record is
   const scoped = await hub.client(['fhir:read'], { location_id: reg.locations.bujumbura.id });
   const seen = expectFhir<Patient>(t, await fhirGet(hub, `/fhir/Patient/${keep.id}`, { token: scoped.token }), 200);
   t.same(seen.link?.map((l) => l.other.reference), [`Patient/${gone.id}`], 'only merged records inside the scope');
+});
+
+t.test('records loaded in bulk (seed, import) store no versions: their history and vread show the live record', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-bulk-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const files = {
+    individuals: 'identifier_type,identifier_value,given_name,family_name,sex,birth_date\nNIN,BULK-1,Bea,Loaded,female,1990-05-05\n',
+    households: 'household_code,name\nHH-BULK,Loaded household\n',
+    members: 'household_code,identifier_type,identifier_value,role\nHH-BULK,NIN,BULK-1,head\n',
+  };
+  for (const [type, text] of Object.entries(files) as [keyof typeof files, string][]) {
+    fs.writeFileSync(path.join(dir, `${type}.csv`), text);
+    const summary = await runImport(hub.database, systemActor('system:import'), { file: path.join(dir, `${type}.csv`), type, format: 'csv' });
+    t.equal(summary.inserted, 1, `${type} imported`);
+  }
+  const [loaded] = await queryRows<{ person: string; household: string }>(
+    hub.database.db,
+    sql`SELECT m.individual_id AS person, m.group_id AS household FROM group_members m JOIN groups g ON g.id = m.group_id WHERE g.code = 'HH-BULK'`,
+  );
+  t.equal(await queryRows(hub.database.db, sql`SELECT 1 FROM record_versions WHERE entity_id IN (${loaded!.person}, ${loaded!.household})`).then((r) => r.length), 0, 'no stored version');
+  for (const [type, id] of [['Patient', loaded!.person], ['Group', loaded!.household]] as const) {
+    const read = expectFhir<Patient | Group>(t, await fhirGet(hub, `/fhir/${type}/${id}`), 200, `${type} read`);
+    const history = expectFhir<Bundle>(t, await fhirGet(hub, `/fhir/${type}/${id}/_history`), 200, `${type} history`);
+    // The household is at version 2: its member joined it by the members import.
+    const version = Number(read.meta!.versionId);
+    t.equal(version, type === 'Patient' ? 1 : 2);
+    t.same(history.entry!.map((e) => e.response?.etag), [`W/"${version}"`], `${type}: the one version there is`);
+    t.same(history.entry![0]!.resource, read, `${type}: the version is the record as read`);
+    t.same(expectFhir(t, await fhirGet(hub, `/fhir/${type}/${id}/_history/${version}`), 200, `${type} vread`), read);
+    expectOutcome(t, await fhirGet(hub, `/fhir/${type}/${id}/_history/${version + 1}`), 404, 'not-found', `${type}: no later version`);
+  }
 });
 
 t.test('tokens and scopes: 401 and 403 as OperationOutcomes', async (t) => {
