@@ -3,7 +3,7 @@ import { recordVersions } from '../db/schema/index.js';
 import type { Actor } from '../security/actor.js';
 
 export interface VersionEntry {
-  entityType: 'individual' | 'group';
+  entityType: 'individual' | 'group' | 'location';
   entityId: string;
   version: number;
   snapshot: Record<string, unknown>;

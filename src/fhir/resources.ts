@@ -14,7 +14,7 @@ import { mergedRecordsOf } from '../registry/merges.js';
 import { countEnrolments, enrolmentVersions, findEnrolments, getEnrolment } from '../programmes/enrolments.js';
 import { countOrganizations, findOrganizations, getOrganization } from '../programmes/organizations.js';
 import { countRelationships, findRelationships, getRelationship, type Relationship } from '../registry/relationships.js';
-import type { Group as Household, Individual } from '../registry/schemas.js';
+import type { Group as Household, Individual, Location as Area } from '../registry/schemas.js';
 import {
   countGroups,
   countIndividuals,
@@ -124,6 +124,8 @@ export function resourceTypes(systems: IdentifierSystems) {
     const resources = await patientsOf(db, actor, versions.map((v) => v.snapshot), systems);
     return versions.map((v, i) => ({ resource: resources[i]!, deleted: deletedFlag(v) }));
   };
+  const locationVersions = (versions: RecordVersion<Area>[]): Version<Location>[] =>
+    versions.map((v) => ({ resource: toLocation(v.snapshot), deleted: deletedFlag(v) }));
   const groupVersions = (db: Db, actor: Actor, versions: RecordVersion<Household>[]): Promise<Version<Group>[]> =>
     Promise.all(versions.map(async (v) => ({ resource: toGroup(await visibleMembers(db, actor, v.snapshot)), deleted: deletedFlag(v) })));
 
@@ -198,7 +200,7 @@ export function resourceTypes(systems: IdentifierSystems) {
 
   const location: ResourceType<Location> = {
     type: 'Location',
-    interactions: ['read', 'search-type'],
+    interactions: ['read', 'vread', 'history-instance', 'search-type'],
     parameters: locationParameters(),
     includes: [],
     revIncludes: ['Location:partof'],
@@ -209,6 +211,8 @@ export function resourceTypes(systems: IdentifierSystems) {
     },
     count: countLocations,
     include: async () => [],
+    history: async (db, actor, id) => locationVersions(await historyOf(db, actor, 'location', checkId('Location', id))),
+    vread: async (db, actor, id, version) => locationVersions([await versionOf(db, actor, 'location', checkId('Location', id), version)])[0]!,
   };
 
   const relatedPerson: ResourceType<RelatedPerson> = {

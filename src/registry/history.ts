@@ -1,12 +1,13 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { groups, individuals, recordVersions } from '../db/schema/index.js';
+import { groups, individuals, locations, recordVersions } from '../db/schema/index.js';
 import { notFound } from '../errors.js';
 import type { Actor } from '../security/actor.js';
 import { withinScope } from '../security/geo-scope.js';
 import { getGroup } from './groups.js';
 import { getIndividual } from './individuals.js';
-import type { Group, Individual } from './schemas.js';
+import { getLocation } from './locations.js';
+import type { Group, Individual, Location } from './schemas.js';
 
 export interface RecordVersion<T> {
   version: number;
@@ -20,10 +21,11 @@ export interface RecordVersion<T> {
 const TABLES = {
   individual: { table: individuals, location: individuals.locationId, id: individuals.id },
   group: { table: groups, location: groups.locationId, id: groups.id },
+  location: { table: locations, location: locations.id, id: locations.id },
 } as const;
 
 type EntityType = keyof typeof TABLES;
-type SnapshotOf<E extends EntityType> = E extends 'individual' ? Individual : Group;
+type SnapshotOf<E extends EntityType> = E extends 'individual' ? Individual : E extends 'group' ? Group : Location;
 
 /**
  * The record must exist and be in the actor's geographic scope (deleted records keep their history). Answers its
@@ -51,7 +53,8 @@ async function liveVersion<E extends EntityType>(
   id: string,
   record: { version: number; updatedAt: Date },
 ): Promise<RecordVersion<SnapshotOf<E>>> {
-  const snapshot = (entityType === 'individual' ? await getIndividual(db, actor, id) : await getGroup(db, actor, id)) as SnapshotOf<E>;
+  const live = { individual: getIndividual, group: getGroup, location: getLocation }[entityType];
+  const snapshot = (await live(db, actor, id)) as SnapshotOf<E>;
   return { version: record.version, at: record.updatedAt.toISOString(), actor: 'unrecorded', deleted_at: null, snapshot };
 }
 

@@ -9,6 +9,7 @@ import { conflict, HubError, unprocessable } from '../errors.js';
 import type { Actor } from '../security/actor.js';
 import { withinScope } from '../security/geo-scope.js';
 import type { Location, LocationInput, LocationPatch } from './schemas.js';
+import { recordLocationVersion } from './record-versions.js';
 import { checkReadable, checkWritable } from './versioning.js';
 
 type Row = typeof locations.$inferSelect;
@@ -55,6 +56,7 @@ export function createLocation(db: Db, actor: Actor, input: LocationInput): Prom
       .returning();
     const created = toLocation(row!);
     await appendAudit(tx, actor, { action: 'location.create', entityType: 'location', entityId: id, after: created });
+    await recordLocationVersion(tx, actor, created);
     return created;
   });
 }
@@ -98,6 +100,7 @@ export function updateLocation(
       before: toLocation(current),
       after,
     });
+    await recordLocationVersion(tx, actor, after);
     return after;
   });
 }
@@ -114,16 +117,18 @@ export function deleteLocation(db: Db, actor: Actor, id: string, expectedVersion
     if (use?.children || use?.people || use?.groups) {
       throw conflict(`location ${id} still has sub-areas, individuals or groups`);
     }
-    await tx
+    const [deleted] = await tx
       .update(locations)
       .set({ deletedAt: new Date(), version: current.version + 1, updatedAt: new Date() })
-      .where(eq(locations.id, id));
+      .where(eq(locations.id, id))
+      .returning();
     await appendAudit(tx, actor, {
       action: 'location.delete',
       entityType: 'location',
       entityId: id,
       before: toLocation(current),
     });
+    await recordLocationVersion(tx, actor, toLocation(deleted!), deleted!.deletedAt);
   });
 }
 

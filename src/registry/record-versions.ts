@@ -4,7 +4,7 @@ import type { Db } from '../db/client.js';
 import { groups } from '../db/schema/index.js';
 import type { Actor } from '../security/actor.js';
 import { membersOf, toGroup } from './groups.js';
-import type { Individual } from './schemas.js';
+import type { Individual, Location } from './schemas.js';
 
 /** Snapshots hold the whole record, whoever wrote it: a writer's geographic scope must not trim the history. */
 const WHOLE_REGISTRY: Actor = { id: 'record-versions', scopes: [], locationId: null };
@@ -32,5 +32,17 @@ export async function recordGroupVersion(tx: Db, actor: Actor, groupId: string) 
     snapshot: group,
     at: row!.updatedAt,
     deletedAt: row!.deletedAt,
+  });
+}
+
+/** Records the area as it now is (deleted: as it was, with the version and time of the delete). */
+export function recordLocationVersion(tx: Db, actor: Actor, location: Location, deletedAt: Date | null = null) {
+  return appendVersion(tx, actor, {
+    entityType: 'location',
+    entityId: location.id,
+    version: location.version,
+    snapshot: location,
+    at: new Date(location.updated_at),
+    deletedAt,
   });
 }

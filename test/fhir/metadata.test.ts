@@ -43,7 +43,8 @@ t.test('the CapabilityStatement is public, valid R4 and states what is implement
   t.match(byType.Organization!.documentation, /_sort by one of _id, _lastUpdated, name /);
   t.match(byType.EpisodeOfCare!.documentation, /_sort by one of _id, _lastUpdated \(/);
   const interactions = (type: string) => byType[type]!.interaction!.map((i) => i.code).sort();
-  t.same(interactions('Location'), ['read', 'search-type']);
+  t.same(interactions('Location'), ['history-instance', 'read', 'search-type', 'vread']);
+  t.equal(byType.Location!.readHistory, true);
   for (const type of ['RelatedPerson', 'Organization']) t.same(interactions(type), ['read', 'search-type'], `${type} interactions`);
   t.same(interactions('EpisodeOfCare'), ['history-instance', 'read', 'search-type', 'vread']);
   t.equal(byType.EpisodeOfCare!.readHistory, true);

@@ -85,6 +85,21 @@ t.test('Location: admin areas with partOf', async (t) => {
   t.notOk('partOf' in root, 'a province is part of nothing');
 });
 
+t.test('Location: every version of an area, kept as the admin API writes it', async (t) => {
+  const created = await hub.request({ method: 'POST', url: '/api/v1/locations', payload: { code: 'Q-HIST', name: 'Before', kind: 'colline', parent_id: reg.locations.mukaza.id } });
+  t.equal(created.statusCode, 201, created.body);
+  const id = created.json().id as string;
+  const url = `/fhir/Location/${id}`;
+  const renamed = await hub.request({ method: 'PATCH', url: `/api/v1/locations/${id}`, payload: { name: 'After' }, headers: { 'if-match': '"1"' } });
+  t.equal(renamed.statusCode, 200, renamed.body);
+  t.equal(expectFhir<Location>(t, await fhirGet(hub, `${url}/_history/1`), 200, 'vread 1').name, 'Before', 'version 1 as it was');
+  t.equal(expectFhir<Location>(t, await fhirGet(hub, `${url}/_history/2`), 200, 'vread 2').name, 'After');
+  t.equal((await hub.request({ method: 'DELETE', url: `/api/v1/locations/${id}`, headers: { 'if-match': '"2"' } })).statusCode, 204);
+  const history = expectFhir<Bundle>(t, await fhirGet(hub, `${url}/_history`), 200, 'Location history');
+  t.same(history.entry!.map((e) => [e.request?.method, e.response?.etag]), [['DELETE', 'W/"3"'], ['PUT', 'W/"2"'], ['POST', 'W/"1"']]);
+  expectOutcome(t, await fhirGet(hub, `${url}/_history/3`), 410, 'deleted', 'the deleting version');
+});
+
 t.test('not found, deleted and malformed ids', async (t) => {
   expectOutcome(t, await fhirGet(hub, '/fhir/Patient/00000000-0000-4000-8000-000000000000'), 404, 'not-found');
   expectOutcome(t, await fhirGet(hub, '/fhir/Patient/not-a-uuid'), 404, 'not-found');
@@ -140,6 +155,7 @@ t.test('records loaded in bulk (seed, import) store no versions: their history a
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-bulk-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const files = {
+    locations: 'code,name\nQ-BULK,Loaded area\n',
     individuals: 'identifier_type,identifier_value,given_name,family_name,sex,birth_date\nNIN,BULK-1,Bea,Loaded,female,1990-05-05\n',
     households: 'household_code,name\nHH-BULK,Loaded household\n',
     members: 'household_code,identifier_type,identifier_value,role\nHH-BULK,NIN,BULK-1,head\n',
@@ -154,12 +170,13 @@ t.test('records loaded in bulk (seed, import) store no versions: their history a
     sql`SELECT m.individual_id AS person, m.group_id AS household FROM group_members m JOIN groups g ON g.id = m.group_id WHERE g.code = 'HH-BULK'`,
   );
   t.equal(await queryRows(hub.database.db, sql`SELECT 1 FROM record_versions WHERE entity_id IN (${loaded!.person}, ${loaded!.household})`).then((r) => r.length), 0, 'no stored version');
-  for (const [type, id] of [['Patient', loaded!.person], ['Group', loaded!.household]] as const) {
-    const read = expectFhir<Patient | Group>(t, await fhirGet(hub, `/fhir/${type}/${id}`), 200, `${type} read`);
+  const [area] = await queryRows<{ id: string }>(hub.database.db, sql`SELECT id FROM locations WHERE code = 'Q-BULK'`);
+  for (const [type, id] of [['Patient', loaded!.person], ['Group', loaded!.household], ['Location', area!.id]] as const) {
+    const read = expectFhir<Patient | Group | Location>(t, await fhirGet(hub, `/fhir/${type}/${id}`), 200, `${type} read`);
     const history = expectFhir<Bundle>(t, await fhirGet(hub, `/fhir/${type}/${id}/_history`), 200, `${type} history`);
     // The household is at version 2: its member joined it by the members import.
     const version = Number(read.meta!.versionId);
-    t.equal(version, type === 'Patient' ? 1 : 2);
+    t.equal(version, type === 'Group' ? 2 : 1);
     t.same(history.entry!.map((e) => e.response?.etag), [`W/"${version}"`], `${type}: the one version there is`);
     t.same(history.entry![0]!.resource, read, `${type}: the version is the record as read`);
     t.same(expectFhir(t, await fhirGet(hub, `/fhir/${type}/${id}/_history/${version}`), 200, `${type} vread`), read);
