@@ -3,7 +3,7 @@ import { recordVersions } from '../db/schema/index.js';
 import type { Actor } from '../security/actor.js';
 
 export interface VersionEntry {
-  entityType: 'individual' | 'group' | 'location';
+  entityType: 'individual' | 'group' | 'location' | 'organization';
   entityId: string;
   version: number;
   snapshot: Record<string, unknown>;

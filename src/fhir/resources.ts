@@ -14,6 +14,7 @@ import { mergedRecordsOf } from '../registry/merges.js';
 import { countEnrolments, enrolmentVersions, findEnrolments, getEnrolment } from '../programmes/enrolments.js';
 import { countOrganizations, findOrganizations, getOrganization } from '../programmes/organizations.js';
 import { countRelationships, findRelationships, getRelationship, type Relationship } from '../registry/relationships.js';
+import type { Organization as Operator } from '../programmes/schemas.js';
 import type { Group as Household, Individual, Location as Area } from '../registry/schemas.js';
 import {
   countGroups,
@@ -126,6 +127,8 @@ export function resourceTypes(systems: IdentifierSystems) {
   };
   const locationVersions = (versions: RecordVersion<Area>[]): Version<Location>[] =>
     versions.map((v) => ({ resource: toLocation(v.snapshot), deleted: deletedFlag(v) }));
+  const organizationVersions = (versions: RecordVersion<Operator>[]): Version<Organization>[] =>
+    versions.map((v) => ({ resource: toOrganization(v.snapshot), deleted: deletedFlag(v) }));
   const groupVersions = (db: Db, actor: Actor, versions: RecordVersion<Household>[]): Promise<Version<Group>[]> =>
     Promise.all(versions.map(async (v) => ({ resource: toGroup(await visibleMembers(db, actor, v.snapshot)), deleted: deletedFlag(v) })));
 
@@ -232,7 +235,7 @@ export function resourceTypes(systems: IdentifierSystems) {
 
   const organization: ResourceType<Organization> = {
     type: 'Organization',
-    interactions: ['read', 'search-type'],
+    interactions: ['read', 'vread', 'history-instance', 'search-type'],
     parameters: organizationParameters(),
     includes: [],
     revIncludes: ['EpisodeOfCare:organization'],
@@ -243,6 +246,9 @@ export function resourceTypes(systems: IdentifierSystems) {
     },
     count: (db, _actor, where) => countOrganizations(db, where),
     include: async () => [],
+    history: async (db, actor, id) => organizationVersions(await historyOf(db, actor, 'organization', checkId('Organization', id))),
+    vread: async (db, actor, id, version) =>
+      organizationVersions([await versionOf(db, actor, 'organization', checkId('Organization', id), version)])[0]!,
   };
 
   const episodeOfCare: ResourceType<EpisodeOfCare> = {

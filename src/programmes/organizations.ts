@@ -6,6 +6,7 @@ import { organizations, programmes } from '../db/schema/index.js';
 import { keyset, sortedPage } from '../db/sorted-keyset.js';
 import { conflict, unprocessable } from '../errors.js';
 import type { Found, Selection } from '../registry/scoped-search.js';
+import { recordVersion } from '../registry/record-versions.js';
 import { checkReadable, checkWritable } from '../registry/versioning.js';
 import type { Actor } from '../security/actor.js';
 import type { Organization, OrganizationInput, OrganizationPatch } from './schemas.js';
@@ -34,6 +35,7 @@ export function createOrganization(db: Db, actor: Actor, input: OrganizationInpu
       .returning();
     const created = toOrganization(row!);
     await appendAudit(tx, actor, { action: 'organization.create', entityType: 'organization', entityId: created.id, after: created });
+    await recordVersion(tx, actor, 'organization', created);
     return created;
   });
 }
@@ -56,6 +58,7 @@ export function updateOrganization(db: Db, actor: Actor, id: string, expectedVer
       .returning();
     const after = toOrganization(updated!);
     await appendAudit(tx, actor, { action: 'organization.update', entityType: 'organization', entityId: id, before: toOrganization(row), after });
+    await recordVersion(tx, actor, 'organization', after);
     return after;
   });
 }
@@ -67,11 +70,13 @@ export function deleteOrganization(db: Db, actor: Actor, id: string, expectedVer
     const row = checkWritable(current, 'organization', id, expectedVersion);
     const [operated] = await tx.select({ code: programmes.code }).from(programmes).where(eq(programmes.operatorId, id)).limit(1);
     if (operated) throw conflict(`organization ${id} operates programme ${operated.code}: set active to false instead`);
-    await tx
+    const [deleted] = await tx
       .update(organizations)
       .set({ deletedAt: new Date(), version: row.version + 1, updatedAt: new Date() })
-      .where(eq(organizations.id, id));
+      .where(eq(organizations.id, id))
+      .returning();
     await appendAudit(tx, actor, { action: 'organization.delete', entityType: 'organization', entityId: id, before: toOrganization(row) });
+    await recordVersion(tx, actor, 'organization', toOrganization(deleted!), deleted!.deletedAt);
   });
 }
 

@@ -9,7 +9,7 @@ import { conflict, gone, notFound, unprocessable } from '../errors.js';
 import type { Actor } from '../security/actor.js';
 import { withinScope } from '../security/geo-scope.js';
 import { identifiersOf, toIndividual } from './individuals.js';
-import { recordGroupVersion, recordIndividualVersion } from './record-versions.js';
+import { recordGroupVersion, recordVersion } from './record-versions.js';
 import type { DuplicateCandidate, DuplicatePerson, DuplicateStatus, Individual } from './schemas.js';
 
 const other = alias(individuals, 'other');
@@ -222,8 +222,8 @@ export function mergeDuplicate(db: Db, actor: Actor, id: string, survivorId: str
       before: mergedBefore,
       after: { merged_into: survivor.id, duplicate_candidate: id },
     });
-    await recordIndividualVersion(tx, actor, survivorAfter);
-    await recordIndividualVersion(tx, actor, mergedAfter, now);
+    await recordVersion(tx, actor, 'individual', survivorAfter);
+    await recordVersion(tx, actor, 'individual', mergedAfter, now);
     for (const groupId of groupIds) {
       await tx.update(groups).set({ version: sql`${groups.version} + 1`, updatedAt: now }).where(eq(groups.id, groupId));
       await appendAudit(tx, actor, {

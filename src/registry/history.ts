@@ -1,7 +1,9 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { groups, individuals, locations, recordVersions } from '../db/schema/index.js';
+import { groups, individuals, locations, organizations, recordVersions } from '../db/schema/index.js';
 import { notFound } from '../errors.js';
+import { getOrganization } from '../programmes/organizations.js';
+import type { Organization } from '../programmes/schemas.js';
 import type { Actor } from '../security/actor.js';
 import { withinScope } from '../security/geo-scope.js';
 import { getGroup } from './groups.js';
@@ -22,10 +24,12 @@ const TABLES = {
   individual: { table: individuals, location: individuals.locationId, id: individuals.id },
   group: { table: groups, location: groups.locationId, id: groups.id },
   location: { table: locations, location: locations.id, id: locations.id },
+  // Organisations are not located: every reader sees them.
+  organization: { table: organizations, location: undefined, id: organizations.id },
 } as const;
 
 type EntityType = keyof typeof TABLES;
-type SnapshotOf<E extends EntityType> = E extends 'individual' ? Individual : E extends 'group' ? Group : Location;
+type SnapshotOf<E extends EntityType> = E extends 'individual' ? Individual : E extends 'group' ? Group : E extends 'location' ? Location : Organization;
 
 /**
  * The record must exist and be in the actor's geographic scope (deleted records keep their history). Answers its
@@ -36,7 +40,7 @@ async function visibleRecord(db: Db, actor: Actor, entityType: EntityType, id: s
   const [row] = await db
     .select({ version: table.version, deletedAt: table.deletedAt, updatedAt: table.updatedAt })
     .from(table)
-    .where(and(eq(idColumn, id), withinScope(actor, location)));
+    .where(and(eq(idColumn, id), location ? withinScope(actor, location) : undefined));
   if (!row) throw notFound(entityType, id);
   return row;
 }
@@ -53,7 +57,12 @@ async function liveVersion<E extends EntityType>(
   id: string,
   record: { version: number; updatedAt: Date },
 ): Promise<RecordVersion<SnapshotOf<E>>> {
-  const live = { individual: getIndividual, group: getGroup, location: getLocation }[entityType];
+  const live = {
+    individual: getIndividual,
+    group: getGroup,
+    location: getLocation,
+    organization: (db: Db, _actor: Actor, id: string) => getOrganization(db, id),
+  }[entityType];
   const snapshot = (await live(db, actor, id)) as SnapshotOf<E>;
   return { version: record.version, at: record.updatedAt.toISOString(), actor: 'unrecorded', deleted_at: null, snapshot };
 }

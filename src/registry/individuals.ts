@@ -10,7 +10,7 @@ import type { Actor } from '../security/actor.js';
 import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
 import { flagProbableDuplicates } from './duplicate-flags.js';
 import type { Identifier, Individual, IndividualInput, IndividualPatch } from './schemas.js';
-import { recordGroupVersion, recordIndividualVersion } from './record-versions.js';
+import { recordGroupVersion, recordVersion } from './record-versions.js';
 import { attributeConditions, birthDatesForAge, COUNT_CAP, FUZZY_CANDIDATES, sameName, similarNames } from './search.js';
 import { checkReadable, checkWritable } from './versioning.js';
 
@@ -96,7 +96,7 @@ export async function insertIndividual(tx: Db, actor: Actor, input: IndividualIn
   await replaceIdentifiers(tx, row!.id, ids);
   const created = toIndividual(row!, ids);
   await appendAudit(tx, actor, { action: 'individual.create', entityType: 'individual', entityId: created.id, after: created });
-  await recordIndividualVersion(tx, actor, created);
+  await recordVersion(tx, actor, 'individual', created);
   await flagProbableDuplicates(tx, sql`(SELECT ${created.id}::uuid)`);
   return created;
 }
@@ -153,7 +153,7 @@ export function updateIndividual(
     if (after.death_date && (!before.death_date || options.deathReason)) {
       await suspendBenefitsOfDeceased(tx, actor, id, after.death_date, options.deathReason);
     }
-    await recordIndividualVersion(tx, actor, after);
+    await recordVersion(tx, actor, 'individual', after);
     await flagProbableDuplicates(tx, sql`(SELECT ${id}::uuid)`);
     return after;
   });
@@ -176,7 +176,7 @@ export function deleteIndividual(db: Db, actor: Actor, id: string, expectedVersi
       .where(and(eq(groupMembers.individualId, id), isNull(groupMembers.endDate)))
       .returning({ groupId: groupMembers.groupId });
     await appendAudit(tx, actor, { action: 'individual.delete', entityType: 'individual', entityId: id, before });
-    await recordIndividualVersion(tx, actor, { ...before, version: current.version + 1, updated_at: deletedAt.toISOString() }, deletedAt);
+    await recordVersion(tx, actor, 'individual', { ...before, version: current.version + 1, updated_at: deletedAt.toISOString() }, deletedAt);
     // The households change too: their version moves on (so cached ETags go stale) and the change is audited.
     for (const { groupId } of ended) {
       await tx

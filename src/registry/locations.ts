@@ -9,7 +9,7 @@ import { conflict, HubError, unprocessable } from '../errors.js';
 import type { Actor } from '../security/actor.js';
 import { withinScope } from '../security/geo-scope.js';
 import type { Location, LocationInput, LocationPatch } from './schemas.js';
-import { recordLocationVersion } from './record-versions.js';
+import { recordVersion } from './record-versions.js';
 import { checkReadable, checkWritable } from './versioning.js';
 
 type Row = typeof locations.$inferSelect;
@@ -56,7 +56,7 @@ export function createLocation(db: Db, actor: Actor, input: LocationInput): Prom
       .returning();
     const created = toLocation(row!);
     await appendAudit(tx, actor, { action: 'location.create', entityType: 'location', entityId: id, after: created });
-    await recordLocationVersion(tx, actor, created);
+    await recordVersion(tx, actor, 'location', created);
     return created;
   });
 }
@@ -100,7 +100,7 @@ export function updateLocation(
       before: toLocation(current),
       after,
     });
-    await recordLocationVersion(tx, actor, after);
+    await recordVersion(tx, actor, 'location', after);
     return after;
   });
 }
@@ -128,7 +128,7 @@ export function deleteLocation(db: Db, actor: Actor, id: string, expectedVersion
       entityId: id,
       before: toLocation(current),
     });
-    await recordLocationVersion(tx, actor, toLocation(deleted!), deleted!.deletedAt);
+    await recordVersion(tx, actor, 'location', toLocation(deleted!), deleted!.deletedAt);
   });
 }
 

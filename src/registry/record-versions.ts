@@ -4,19 +4,27 @@ import type { Db } from '../db/client.js';
 import { groups } from '../db/schema/index.js';
 import type { Actor } from '../security/actor.js';
 import { membersOf, toGroup } from './groups.js';
-import type { Individual, Location } from './schemas.js';
 
 /** Snapshots hold the whole record, whoever wrote it: a writer's geographic scope must not trim the history. */
 const WHOLE_REGISTRY: Actor = { id: 'record-versions', scopes: [], locationId: null };
 
-/** Records the individual as it now is (deleted: as it was, with the version and time of the delete). */
-export function recordIndividualVersion(tx: Db, actor: Actor, person: Individual, deletedAt: Date | null = null) {
+/**
+ * Records a person, area or organisation as it now is (deleted: as it was, with the version and time of the
+ * delete). Groups are recorded with their members by recordGroupVersion.
+ */
+export function recordVersion(
+  tx: Db,
+  actor: Actor,
+  entityType: 'individual' | 'location' | 'organization',
+  record: { id: string; version: number; updated_at: string },
+  deletedAt: Date | null = null,
+) {
   return appendVersion(tx, actor, {
-    entityType: 'individual',
-    entityId: person.id,
-    version: person.version,
-    snapshot: person,
-    at: new Date(person.updated_at),
+    entityType,
+    entityId: record.id,
+    version: record.version,
+    snapshot: record,
+    at: new Date(record.updated_at),
     deletedAt,
   });
 }
@@ -35,14 +43,3 @@ export async function recordGroupVersion(tx: Db, actor: Actor, groupId: string) 
   });
 }
 
-/** Records the area as it now is (deleted: as it was, with the version and time of the delete). */
-export function recordLocationVersion(tx: Db, actor: Actor, location: Location, deletedAt: Date | null = null) {
-  return appendVersion(tx, actor, {
-    entityType: 'location',
-    entityId: location.id,
-    version: location.version,
-    snapshot: location,
-    at: new Date(location.updated_at),
-    deletedAt,
-  });
-}

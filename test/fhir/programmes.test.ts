@@ -82,9 +82,15 @@ t.test('Organization: read and search', async (t) => {
   expectOutcome(t, await fhirGet(hub, '/fhir/Organization/not-an-id'), 404, 'not-found');
 
   const unused = await post('organizations', { type: 'government', name: 'Closed office' });
-  t.equal((await hub.request({ method: 'DELETE', url: `/api/v1/organizations/${unused.id}` })).statusCode, 204);
+  const renamed = await hub.request({ method: 'PATCH', url: `/api/v1/organizations/${unused.id}`, payload: { name: 'Office to close' }, headers: { 'if-match': '"1"' } });
+  t.equal(renamed.statusCode, 200, renamed.body);
+  t.equal((await hub.request({ method: 'DELETE', url: `/api/v1/organizations/${unused.id}`, headers: { 'if-match': '"2"' } })).statusCode, 204);
   expectOutcome(t, await fhirGet(hub, `/fhir/Organization/${unused.id}`), 410, 'deleted');
   t.same(await orgs(`_id=${unused.id}`), [], 'deleted ones are not found');
+  const history = expectFhir<Bundle>(t, await fhirGet(hub, `/fhir/Organization/${unused.id}/_history`), 200, 'Organization history');
+  t.same(history.entry!.map((e) => [e.request?.method, e.response?.etag]), [['DELETE', 'W/"3"'], ['PUT', 'W/"2"'], ['POST', 'W/"1"']]);
+  t.equal(expectFhir<Organization>(t, await fhirGet(hub, `/fhir/Organization/${unused.id}/_history/1`), 200, 'vread 1').name, 'Closed office', 'version 1 as it was');
+  expectOutcome(t, await fhirGet(hub, `/fhir/Organization/${unused.id}/_history/3`), 410, 'deleted', 'the deleting version');
 });
 
 t.test('EpisodeOfCare: a person’s enrolment with its status history', async (t) => {
