@@ -29,7 +29,13 @@ const TABLES = {
 } as const;
 
 type EntityType = keyof typeof TABLES;
-type SnapshotOf<E extends EntityType> = E extends 'individual' ? Individual : E extends 'group' ? Group : E extends 'location' ? Location : Organization;
+interface Snapshots {
+  individual: Individual;
+  group: Group;
+  location: Location;
+  organization: Organization;
+}
+type SnapshotOf<E extends EntityType> = Snapshots[E];
 
 /**
  * The record must exist and be in the actor's geographic scope (deleted records keep their history). Answers its
