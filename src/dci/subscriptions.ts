@@ -1,4 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
+import { isUuid } from '../db/keyset.js';
 import { dciSubscriptions } from '../db/schema/index.js';
 import { DciError, ItemRejection, type SubscribeReasonCode, type UnsubscribeReasonCode } from './codes.js';
 import type { DciContext, ExchangeHandler } from './exchange.js';
@@ -139,8 +140,6 @@ interface UnsubscribeMessage {
   subscription_codes: string[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * `registry/unsubscribe`: all codes or none — a code that is not one of this partner's subscriptions rejects the
  * request (rjct.subscription_code.invalid), as does a request whose codes are all already unsubscribed.
@@ -157,7 +156,7 @@ export function unsubscribeHandler(registry: DciRegistry): ExchangeHandler<Unsub
     },
     async process(tx, { partner, message, row }) {
       const codes = [...new Set(message.subscription_codes)];
-      const valid = codes.filter((c) => UUID.test(c));
+      const valid = codes.filter(isUuid);
       const found = valid.length
         ? await tx
             .select({ id: dciSubscriptions.id, status: dciSubscriptions.status })

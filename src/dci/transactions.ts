@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import { isUuid } from '../db/keyset.js';
 import { dciTransactions } from '../db/schema/index.js';
 
 export type TransactionRow = typeof dciTransactions.$inferSelect;
@@ -28,8 +29,6 @@ export async function completeMessage(
   await tx.update(dciTransactions).set(values).where(eq(dciTransactions.id, id));
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** This sender's searches, answered or still being worked (async), found the ways txn status allows; newest first. */
 export async function findSearches(
   db: Db,
@@ -41,7 +40,7 @@ export async function findSearches(
   let match;
   if (by.transactionId !== undefined) match = eq(dciTransactions.transactionId, by.transactionId);
   else if (by.correlationId !== undefined) {
-    if (!UUID.test(by.correlationId)) return [];
+    if (!isUuid(by.correlationId)) return [];
     match = eq(dciTransactions.correlationId, by.correlationId);
   } else {
     const probe = JSON.stringify({ search_response: [{ reference_id: by.referenceId }] });
