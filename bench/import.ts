@@ -73,7 +73,6 @@ try {
 
   // The floor: the same files COPYed as they are into plain tables of text columns.
   const raw = postgres(url.toString(), { max: 1, onnotice: () => {} });
-  let rawSeconds = 0;
   const rawByType: Partial<Record<ImportType, number>> = {};
   for (const type of TYPES) {
     const header = firstLine(path.join(dir, `${type}.csv`)).split(',');
@@ -82,7 +81,6 @@ try {
     const writable = await raw.unsafe(`COPY raw_${type} FROM STDIN WITH (FORMAT csv, HEADER true)`).writable();
     await pipeline(fs.createReadStream(path.join(dir, `${type}.csv`)), writable);
     const seconds = (Date.now() - started) / 1000;
-    rawSeconds += seconds;
     rawByType[type] = seconds;
     say(`raw COPY ${type}: ${rows[type]} rows in ${seconds.toFixed(1)} s`);
   }
@@ -105,6 +103,7 @@ try {
     );
   }
   const peakMb = process.resourceUsage().maxRSS / 1024;
+  const rawSeconds = Object.values(rawByType).reduce((sum, s) => sum + s, 0);
   say(`import total: ${total} rows in ${importSeconds.toFixed(1)} s (${Math.round(total / importSeconds)} rows/s); raw COPY ${rawSeconds.toFixed(1)} s; ratio ${(importSeconds / rawSeconds).toFixed(2)}x; peak RSS ${peakMb.toFixed(0)} MB`);
 
   // What any load of these people costs before checking anything: the raw rows typed and INSERTed into a copy of
