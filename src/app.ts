@@ -38,6 +38,7 @@ import { registerAuthentication } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
 import { registerOpenApi } from './http/openapi.js';
+import { recordRoutes } from './http/route-list.js';
 import { opsRoutes } from './http/ops.js';
 import { disburseGateways, paymentGateways, paymentQueues, paymentWorkers } from './adapters/payment/index.js';
 import type { GatewayRegistry } from './payments/gateway.js';
@@ -96,6 +97,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  recordRoutes(app);
   app.addSchema(Problem);
   registerErrorHandling(app);
   await registerOpenApi(app);

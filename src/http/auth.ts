@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/client.js';
-import { AuthError } from '../errors.js';
+import { AuthError, HubError } from '../errors.js';
 import { hasScope, type Actor } from '../security/actor.js';
 import { findEnabledClient } from '../security/clients.js';
 import type { KeyStore } from '../security/keys.js';
@@ -12,11 +12,18 @@ declare module 'fastify' {
     scope?: string;
     /** Health, metadata, JWKS, docs and the token endpoint: no token needed. */
     public?: boolean;
+    /**
+     * Only for clients without a geographic scope: the operation reads or changes data of every area at once
+     * (audit log, partner exchanges, external registries, reference data), so no area filter could make it safe.
+     */
+    wholeRegistry?: boolean;
   }
   interface FastifyRequest {
     actor: Actor;
   }
 }
+
+export const WHOLE_REGISTRY_ONLY = 'this operation is for clients without a geographic scope: it spans every area';
 
 /** How long a client found enabled is trusted before it is checked again (a disabled client's tokens die within it). */
 const CLIENT_STATUS_TTL_MS = 5_000;
@@ -76,6 +83,7 @@ export function registerAuthentication(app: FastifyInstance, deps: { db: Db; key
         bearerChallenge('insufficient_scope', `requires ${required}`, required),
       );
     }
+    if (config.wholeRegistry && actor.locationId !== null) throw new HubError('forbidden', WHOLE_REGISTRY_ONLY);
     request.actor = actor;
   });
 }

@@ -7,7 +7,7 @@ import { subtreeIds } from '../db/location-tree.js';
 import { queryRows } from '../db/query-rows.js';
 import { paymentCycles, paymentPlans, payments } from '../db/schema/index.js';
 import { conflict, HubError, notFound, unprocessable } from '../errors.js';
-import { getProgramme } from '../programmes/programmes.js';
+import { getProgramme, programmeInScope } from '../programmes/programmes.js';
 import type { Programme } from '../programmes/schemas.js';
 import { MEMBER_ALIAS } from '../programmes/formula/member-aggregates.js';
 import { SUBJECT_ALIAS, vocabularyFor } from '../programmes/vocabulary.js';
@@ -71,17 +71,30 @@ export interface LoadedCycle {
   programme: Programme;
 }
 
-/** A cycle with its plan and programme, if the programme is visible to the actor; `lock` takes the cycle row. */
+/**
+ * A client with a geographic scope sees (and acts on) the cycles of the programmes of its area whose every payee
+ * lies inside the area (as for maker-checker tasks): approving, sending or reconciling a cycle acts on all of it,
+ * and its totals count every payee.
+ */
+function cycleInScope(db: Db, actor: Actor): SQL | undefined {
+  if (actor.locationId === null) return undefined;
+  return and(
+    programmeInScope(db, actor, paymentCycles.programmeId),
+    sql`NOT EXISTS (SELECT 1 FROM payments vp WHERE vp.cycle_id = ${paymentCycles.id}
+          AND (vp.location_id IS NULL OR vp.location_id NOT IN ${subtreeIds(actor.locationId)}))`,
+  );
+}
+
+/** A cycle with its plan and programme, if the cycle is visible to the actor; `lock` takes the cycle row. */
 export async function loadCycle(db: Db, actor: Actor, cycleId: string, lock = false): Promise<LoadedCycle> {
-  const query = db.select().from(paymentCycles).where(eq(paymentCycles.id, cycleId));
+  const query = db
+    .select()
+    .from(paymentCycles)
+    .where(and(eq(paymentCycles.id, cycleId), cycleInScope(db, actor)));
   const [cycle] = lock ? await query.for('update') : await query;
   if (!cycle) throw notFound('payment cycle', cycleId);
   const [plan] = await db.select().from(paymentPlans).where(eq(paymentPlans.id, cycle.planId));
-  try {
-    return { cycle, plan: plan!, programme: await getProgramme(db, actor, cycle.programmeId) };
-  } catch {
-    throw notFound('payment cycle', cycleId);
-  }
+  return { cycle, plan: plan!, programme: await getProgramme(db, actor, cycle.programmeId) };
 }
 
 /** Recomputes a cycle's totals from its payments; for a conditional plan only compliant payments are payable. */
@@ -237,7 +250,11 @@ export async function getCycle(db: Db, actor: Actor, cycleId: string): Promise<P
 
 export async function listCycles(db: Db, actor: Actor, planId: string): Promise<PaymentCycle[]> {
   const { row: plan } = await loadPlan(db, actor, planId);
-  const rows = await db.select().from(paymentCycles).where(eq(paymentCycles.planId, planId)).orderBy(asc(paymentCycles.periodStart));
+  const rows = await db
+    .select()
+    .from(paymentCycles)
+    .where(and(eq(paymentCycles.planId, planId), cycleInScope(db, actor)))
+    .orderBy(asc(paymentCycles.periodStart));
   return rows.map((r) => toCycle(r, plan));
 }
 
@@ -269,7 +286,7 @@ export function approveCycle(db: Db, actor: Actor, cycleId: string): Promise<Pay
 
 /**
  * Records compliance with the conditions of a conditional plan, for many beneficiaries of one DRAFT cycle at once;
- * only compliant payments are payable.
+ * only compliant payments are payable. A client with a geographic scope records it for the payees inside its area.
  */
 export function setCompliance(db: Db, actor: Actor, cycleId: string, input: ComplianceInput) {
   return db.transaction(async (tx) => {
@@ -282,11 +299,12 @@ export function setCompliance(db: Db, actor: Actor, cycleId: string, input: Comp
     const changed = await queryRows<{ id: string }>(
       tx,
       sql`UPDATE payments SET compliant = ${input.compliant}, compliance_note = ${input.note ?? null}
-          WHERE cycle_id = ${cycleId} AND (${sql.join(who, sql` OR `)})
+          WHERE cycle_id = ${cycleId} AND (${sql.join(who, sql` OR `)}) AND ${withinScope(actor, payments.locationId) ?? sql`TRUE`}
             AND (compliant IS DISTINCT FROM ${input.compliant} OR compliance_note IS DISTINCT FROM ${input.note ?? null})
           RETURNING beneficiary_id AS id`,
     );
-    const totals = await refreshTotals(tx, cycleId, true);
+    // Nothing changed (no payee matched, or none inside the caller's area): the cycle is not touched either.
+    const totals = changed.length > 0 ? await refreshTotals(tx, cycleId, true) : cycle;
     if (changed.length > 0) {
       await appendAudit(tx, actor, {
         action: 'payment_cycle.compliance',

@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/log.js';
 import type { Db } from '../db/client.js';
 import { paymentPlans } from '../db/schema/index.js';
 import { notFound, unprocessable } from '../errors.js';
-import { getProgramme } from '../programmes/programmes.js';
+import { getProgramme, programmeInScope } from '../programmes/programmes.js';
 import type { Programme } from '../programmes/schemas.js';
 import { vocabularyFor } from '../programmes/vocabulary.js';
 import type { Actor } from '../security/actor.js';
@@ -94,15 +94,14 @@ export async function listPlans(db: Db, actor: Actor, programmeId: string): Prom
   return rows.map((r) => toPlan(r, programme));
 }
 
-/** A plan and its programme, if the programme is visible to the actor (else 404, as for the programme). */
+/** A plan and its programme, if the programme is visible to the actor (else 404, as for a plan that does not exist). */
 export async function loadPlan(db: Db, actor: Actor, planId: string): Promise<{ row: Row; programme: Programme }> {
-  const [row] = await db.select().from(paymentPlans).where(and(eq(paymentPlans.id, planId), sql`${paymentPlans.deletedAt} IS NULL`));
+  const [row] = await db
+    .select()
+    .from(paymentPlans)
+    .where(and(eq(paymentPlans.id, planId), sql`${paymentPlans.deletedAt} IS NULL`, programmeInScope(db, actor, paymentPlans.programmeId)));
   if (!row) throw notFound('payment plan', planId);
-  try {
-    return { row, programme: await getProgramme(db, actor, row.programmeId) };
-  } catch {
-    throw notFound('payment plan', planId);
-  }
+  return { row, programme: await getProgramme(db, actor, row.programmeId) };
 }
 
 export async function getPlan(db: Db, actor: Actor, planId: string): Promise<PaymentPlan> {

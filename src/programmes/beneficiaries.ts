@@ -7,6 +7,7 @@ import { queryRows } from '../db/query-rows.js';
 import { beneficiaries, beneficiaryEvents, programmes, tasks } from '../db/schema/index.js';
 import { conflict, notFound } from '../errors.js';
 import type { Actor } from '../security/actor.js';
+import { subjectInScope } from '../security/geo-scope.js';
 import { enrolmentBudget } from '../payments/budget.js';
 import { consideredSubjects } from './eligibility.js';
 import { getProgramme, toProgramme } from './programmes.js';
@@ -139,6 +140,7 @@ export async function listBeneficiaries(
     .where(
       and(
         eq(beneficiaries.programmeId, programmeId),
+        subjectInScope(actor, beneficiaries.subjectId),
         status ? eq(beneficiaries.status, status) : undefined,
         cursor === undefined ? undefined : gt(beneficiaries.id, decodeCursor(cursor, isUuid)),
       ),
@@ -148,12 +150,13 @@ export async function listBeneficiaries(
   return toPage(rows.map(toBeneficiary), limit, (b) => b.id);
 }
 
+/** 404 unless the programme is visible and the beneficiary's subject lies inside the actor's geographic scope. */
 export async function getBeneficiary(db: Db, actor: Actor, programmeId: string, id: string) {
   await getProgramme(db, actor, programmeId);
   const [row] = await db
     .select()
     .from(beneficiaries)
-    .where(and(eq(beneficiaries.id, id), eq(beneficiaries.programmeId, programmeId)));
+    .where(and(eq(beneficiaries.id, id), eq(beneficiaries.programmeId, programmeId), subjectInScope(actor, beneficiaries.subjectId)));
   if (!row) throw notFound('beneficiary', id);
   const history = await db
     .select({ event: beneficiaryEvents, decisions: tasks.decisions })
@@ -208,7 +211,8 @@ export function setBeneficiaryStatus(
 }
 
 /**
- * Bulk change: the programme's beneficiaries in a given status and/or among given subjects. Answers how many
+ * Bulk change: the programme's beneficiaries in a given status and/or among given subjects (those inside the actor's
+ * geographic scope only). Answers how many
  * changed at once and the tasks made for those whose change waits for approval.
  */
 export function setStatusWhere(
@@ -222,6 +226,8 @@ export function setStatusWhere(
   return db.transaction(async (tx) => {
     await getProgramme(tx, actor, programmeId);
     const conditions = [sql`b.programme_id = ${programmeId}`];
+    const inScope = subjectInScope(actor, sql`b.subject_id`);
+    if (inScope) conditions.push(inScope);
     if (filter.status) conditions.push(sql`b.status = ${filter.status}`);
     if (filter.subject_ids) conditions.push(sql`b.subject_id IN ${filter.subject_ids.length ? filter.subject_ids : [null]}`);
     const origin = { bulk: { where: filter.subject_ids ? { ...filter, subject_ids: filter.subject_ids.length } : filter } };

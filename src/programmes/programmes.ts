@@ -1,4 +1,5 @@
-import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { appendAudit } from '../audit/log.js';
 import type { Db } from '../db/client.js';
 import { decodeCursor, isUuid, toPage, type Page } from '../db/keyset.js';
@@ -97,6 +98,12 @@ export function createProgramme(db: Db, actor: Actor, input: ProgrammeInput, def
 
 /** A client with a geographic scope sees the programmes run inside its area. */
 const visible = (actor: Actor, id: string) => and(eq(programmes.id, id), withinScope(actor, programmes.locationId));
+
+/** `column` names a programme the actor may see: for what belongs to a programme (payment plans and cycles). */
+export function programmeInScope(db: Db, actor: Actor, column: AnyPgColumn): SQL | undefined {
+  const scope = withinScope(actor, programmes.locationId);
+  return scope ? inArray(column, db.select({ id: programmes.id }).from(programmes).where(scope)) : undefined;
+}
 
 export async function getProgramme(db: Db, actor: Actor, id: string): Promise<Programme> {
   const [row] = await db.select().from(programmes).where(visible(actor, id));

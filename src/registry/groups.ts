@@ -7,7 +7,7 @@ import { inLocations, subtreeOf } from '../db/location-tree.js';
 import { groupMembers, groups, individuals } from '../db/schema/index.js';
 import { conflict, notFound, unprocessable } from '../errors.js';
 import type { Actor } from '../security/actor.js';
-import { assertLocationInScope, withinScope } from '../security/geo-scope.js';
+import { assertLocationInScope, personInScope, withinScope } from '../security/geo-scope.js';
 import { insertIndividual } from './individuals.js';
 import type { Group, GroupInput, GroupPatch, Member, MemberInput } from './schemas.js';
 import { recordGroupVersion } from './record-versions.js';
@@ -208,6 +208,8 @@ export function replaceGroup(db: Db, actor: Actor, id: string, expectedVersion: 
 export function addMember(db: Db, actor: Actor, groupId: string, expectedVersion: number | undefined, member: MemberInput) {
   return changeGroup(db, actor, groupId, expectedVersion, 'group.member.add', async (tx) => {
     if (member.individual_id) {
+      // Visibility first: "already a member" about a person outside the scope would tell that the person exists.
+      await assertVisibleIndividual(tx, actor, member.individual_id, '/individual_id');
       const [existing] = await tx
         .select({ id: groupMembers.id })
         .from(groupMembers)
@@ -239,7 +241,12 @@ export function endMembership(
       .update(groupMembers)
       .set({ endDate: endDate ?? new Date().toISOString().slice(0, 10) })
       .where(
-        and(eq(groupMembers.groupId, groupId), eq(groupMembers.individualId, individualId), isNull(groupMembers.endDate)),
+        and(
+          eq(groupMembers.groupId, groupId),
+          eq(groupMembers.individualId, individualId),
+          isNull(groupMembers.endDate),
+          personInScope(actor, groupMembers.individualId),
+        ),
       )
       .returning({ id: groupMembers.id });
     if (ended.length === 0) throw notFound('current member', individualId);
@@ -286,7 +293,7 @@ function searchConditions(db: Db, actor: Actor, filters: GroupSearch): (SQL | un
         db
           .select({ id: groupMembers.groupId })
           .from(groupMembers)
-          .where(and(eq(groupMembers.individualId, filters.member_id), isNull(groupMembers.endDate))),
+          .where(and(eq(groupMembers.individualId, filters.member_id), isNull(groupMembers.endDate), personInScope(actor, groupMembers.individualId))),
       ),
     );
   }

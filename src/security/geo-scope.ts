@@ -26,3 +26,20 @@ export async function assertLocationInScope(db: Db, actor: Actor, locationId: st
     { pointer, detail: 'outside the geographic scope of this client' },
   ]);
 }
+
+/**
+ * A WHERE condition: `idColumn` names an individual inside the actor's geographic scope (a member, a payee, a
+ * party), or undefined when the actor has none. A person outside the scope is as absent as one that never existed.
+ */
+export function personInScope(actor: Actor, idColumn: AnyPgColumn | SQL): SQL | undefined {
+  if (actor.locationId === null) return undefined;
+  return sql`${idColumn} IN (SELECT s.id FROM individuals s WHERE s.location_id IN ${subtreeIds(actor.locationId)})`;
+}
+
+/** As personInScope, for a beneficiary's subject: the individual, or the household, inside the actor's scope. */
+export function subjectInScope(actor: Actor, idColumn: AnyPgColumn | SQL): SQL | undefined {
+  if (actor.locationId === null) return undefined;
+  const area = subtreeIds(actor.locationId);
+  return sql`${idColumn} IN (SELECT s.id FROM individuals s WHERE s.location_id IN ${area}
+                             UNION ALL SELECT s.id FROM groups s WHERE s.location_id IN ${area})`;
+}

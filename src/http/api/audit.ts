@@ -35,7 +35,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
   app.get(
     '/audit',
     {
-      config: { scope: 'audit:read' },
+      config: { scope: 'audit:read', wholeRegistry: true },
       schema: {
         tags,
         summary: 'Audit log entries, newest first',
@@ -57,7 +57,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
   app.get(
     '/audit/verify',
     {
-      config: { scope: 'audit:read' },
+      config: { scope: 'audit:read', wholeRegistry: true },
       schema: { tags, summary: 'Verify the hash chains; reports the first broken link', response: { 200: ChainReport, ...errorResponses() } },
     },
     async () => verifyAuditChain(db),

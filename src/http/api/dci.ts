@@ -38,7 +38,7 @@ export const dciAdminRoutes: FastifyPluginAsyncTypebox<{ db: Db; jobs: JobQueue 
   app.get(
     '/dci/transactions',
     {
-      config: { scope: 'dci:admin' },
+      config: { scope: 'dci:admin', wholeRegistry: true },
       schema: {
         tags,
         summary: 'DCI exchanges with an asynchronous answer, by delivery state, newest first',
@@ -61,7 +61,7 @@ export const dciAdminRoutes: FastifyPluginAsyncTypebox<{ db: Db; jobs: JobQueue 
   app.get(
     '/dci/transactions/:id',
     {
-      config: { scope: 'dci:admin' },
+      config: { scope: 'dci:admin', wholeRegistry: true },
       schema: { tags, summary: 'One DCI exchange and the delivery of its answer', params: IdParams, response: { 200: Transaction, ...errorResponses(404) } },
     },
     async (request) => getTransaction(db, request.params.id),
@@ -70,7 +70,7 @@ export const dciAdminRoutes: FastifyPluginAsyncTypebox<{ db: Db; jobs: JobQueue 
   app.post(
     '/dci/transactions/:id/retry',
     {
-      config: { scope: 'dci:admin' },
+      config: { scope: 'dci:admin', wholeRegistry: true },
       schema: {
         tags,
         summary: 'Send a failed callback again',

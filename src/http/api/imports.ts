@@ -147,7 +147,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ database: Database; jobs:
   app.post(
     '/imports',
     {
-      config: { scope: 'registry:write' },
+      config: { scope: 'registry:write', wholeRegistry: true },
       // The body is a stream and multipart fields are strings: the schemas document them, checkOptions checks them.
       validatorCompiler: () => () => true,
       schema: {
@@ -197,7 +197,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ database: Database; jobs:
   app.get(
     '/imports/:id',
     {
-      config: { scope: 'registry:write' },
+      config: { scope: 'registry:write', wholeRegistry: true },
       schema: { tags, summary: 'Status and counts of an import (the submitter\'s own, or any for admin)', params: IdParams, response: { 200: Type.Ref(ImportStatus), ...errorResponses(404) } },
     },
     async (request) => present(await findImport(database.db, request.actor, request.params.id), prefix),
@@ -206,7 +206,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ database: Database; jobs:
   app.get(
     '/imports/:id/errors',
     {
-      config: { scope: 'registry:write' },
+      config: { scope: 'registry:write', wholeRegistry: true },
       schema: {
         tags,
         summary: 'The error report of an import: one CSV row (line, column, reason) per refused row, in line order',

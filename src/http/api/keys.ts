@@ -7,7 +7,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ keys: KeyStore }> = async (a
   app.post(
     '/keys/rotate',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'admin', wholeRegistry: true },
       schema: {
         tags: ['auth'],
         summary: 'Rotate the hub signing and encryption keys',

@@ -19,7 +19,7 @@ export const organizationRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (
   app.post(
     '/organizations',
     {
-      config: { scope: 'programmes:write' },
+      config: { scope: 'programmes:write', wholeRegistry: true },
       schema: {
         tags,
         summary: 'Register an organisation: a programme operator, a payment provider or a government body',
@@ -60,7 +60,7 @@ export const organizationRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (
   app.patch(
     '/organizations/:id',
     {
-      config: { scope: 'programmes:write' },
+      config: { scope: 'programmes:write', wholeRegistry: true },
       schema: {
         tags,
         summary: 'Update an organisation (If-Match required); identifiers and contact are replaced as a whole',
@@ -79,7 +79,7 @@ export const organizationRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (
   app.delete(
     '/organizations/:id',
     {
-      config: { scope: 'programmes:write' },
+      config: { scope: 'programmes:write', wholeRegistry: true },
       schema: {
         tags,
         summary: 'Delete an organisation that operates no programme (deactivate it otherwise)',

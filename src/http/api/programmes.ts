@@ -45,7 +45,7 @@ export const programmeRoutes: FastifyPluginAsyncTypebox<{ db: Db; approvals: Par
   app.post(
     '/attribute-definitions',
     {
-      config: { scope: 'registry:write' },
+      config: { scope: 'registry:write', wholeRegistry: true },
       schema: {
         tags: ['programmes'],
         summary: 'Declare a custom attribute (name and type) that formulas may use',

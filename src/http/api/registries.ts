@@ -53,7 +53,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ db: Db; registries: Map
   app.post(
     '/registries/:name/subscriptions',
     {
-      config: { scope: 'registries:write' },
+      config: { scope: 'registries:write', wholeRegistry: true },
       schema: {
         tags,
         summary: 'Subscribe to a DCI CRVS’s vital events (they arrive as notify callbacks and are applied once each)',
@@ -71,7 +71,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ db: Db; registries: Map
   app.post(
     '/registries/:name/pull',
     {
-      config: { scope: 'registries:write' },
+      config: { scope: 'registries:write', wholeRegistry: true },
       schema: {
         tags,
         summary: 'Reconciliation: search a DCI CRVS for events registered in a date range and apply them (idempotent)',
