@@ -231,6 +231,10 @@ export function generateCycle(db: Db, actor: Actor, planId: string, periodStart:
     await useBulkMemory(tx);
     const candidates = await candidateRows(tx, plan, programme, period.start);
     const changes = await applyDue(tx, cycleId, programme.currency, candidates);
+    if (actor.locationId !== null) {
+      const [visible] = await tx.select({ id: paymentCycles.id }).from(paymentCycles).where(and(eq(paymentCycles.id, cycleId), cycleInScope(tx, actor)));
+      if (!visible) throw new HubError('forbidden', 'the cycle would pay people outside your geographic scope: a client without one must generate it');
+    }
     await tx.update(paymentCycles).set({ generatedBy: actor.id, generatedAt: new Date(), version: sql`${paymentCycles.version} + 1` }).where(eq(paymentCycles.id, cycleId));
     const totals = await refreshTotals(tx, cycleId, plan.conditional);
     await assertCycleWithinBudget(tx, programme, cycleId, Number(totals.totalAmount), `the cycle of ${period.start} totals`);
