@@ -127,6 +127,7 @@ const table: Record<string, Row> = {
     cases: [
       { what: 'filtered by a household in B', id: hB.id, request: (id) => api('GET', `/individuals?group_id=${id}&count=true`), status: emptyList },
       { what: 'filtered by an area in B', id: B.id, request: (id) => api('GET', `/individuals?location_id=${id}&count=true`), status: emptyList },
+      { what: 'filtered by the identifier of a person in B', id: 'WALK-B-1', request: (value) => api('GET', `/individuals?identifier_value=${value}&count=true`), status: emptyList },
     ],
   },
   'GET /api/v1/individuals/:id': one('a person in B', pB.id, (id) => api('GET', `/individuals/${id}`)),
@@ -317,6 +318,12 @@ for (const [type, id] of Object.entries(fhirIds)) {
     table[`POST /fhir/${type}`] = { exempt: 'creates; placing a record outside the scope is refused (test/fhir/geo-scope.test.ts)' };
   }
 }
+(table['GET /fhir/Patient'] as { cases: Case[] }).cases.push({
+  what: 'Patient by the identifier of a person in B',
+  id: 'WALK-B-1',
+  request: (value) => fhir('GET', `/Patient?identifier=${value}`),
+  status: emptyList,
+});
 table['GET /fhir/Organization'] = { exempt: 'programme operators: national reference data' };
 table['POST /fhir/Organization/_search'] = { exempt: 'programme operators: national reference data' };
 table['GET /fhir/Organization/:id'] = { exempt: 'programme operators: national reference data' };
