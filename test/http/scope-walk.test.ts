@@ -362,11 +362,15 @@ function normalised(res: LightMyRequestResponse, id: string) {
   } catch {
     // not JSON: compared as text
   }
-  const volatile = new Set(['request_id', 'message_id', 'message_ts', 'timestamp', 'signature', 'transaction_id', 'correlation_id', 'lastUpdated', 'id']);
+  const volatile = new Set(['request_id', 'message_id', 'message_ts', 'timestamp', 'signature', 'transaction_id', 'correlation_id', 'lastUpdated']);
   const strip = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(strip);
     if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).filter(([k]) => !volatile.has(k)).map(([k, v]) => [k, strip(v)]));
+      // A Bundle's own id is new for every answer; the ids of records are kept.
+      const bundle = (value as { resourceType?: string }).resourceType === 'Bundle';
+      return Object.fromEntries(
+        Object.entries(value).filter(([k]) => !volatile.has(k) && !(bundle && k === 'id')).map(([k, v]) => [k, strip(v)]),
+      );
     }
     return value;
   };
