@@ -23,7 +23,7 @@ declare module 'fastify' {
   }
 }
 
-export const WHOLE_REGISTRY_ONLY = 'this operation is for clients without a geographic scope: it spans every area';
+const WHOLE_REGISTRY_ONLY = 'this operation is for clients without a geographic scope: it spans every area';
 
 /** How long a client found enabled is trusted before it is checked again (a disabled client's tokens die within it). */
 const CLIENT_STATUS_TTL_MS = 5_000;
