@@ -34,6 +34,24 @@ export interface Config {
   registries: ExternalRegistryConfig[];
   /** Maker-checker rule a programme created without one takes. */
   defaultApprovals: Partial<Approvals>;
+  rateLimit: RateLimitConfig;
+  authLockout: AuthLockoutConfig;
+}
+
+/** Requests allowed per window, counted in each instance's memory; 0 turns a limit off. */
+export interface RateLimitConfig {
+  perClient: number;
+  perAddress: number;
+  windowSeconds: number;
+}
+
+/** Failed client authentications allowed per window before a lock (0: never), and the first lock's length. */
+export interface AuthLockoutConfig {
+  perClient: number;
+  perAddress: number;
+  windowSeconds: number;
+  lockSeconds: number;
+  maxLockSeconds: number;
 }
 
 export type PaymentGatewayConfig =
@@ -328,6 +346,25 @@ function defaultApprovals(env: Env): Partial<Approvals> {
   return approvals;
 }
 
+function rateLimit(env: Env): RateLimitConfig {
+  return {
+    perClient: integer(env, 'HUB_RATE_LIMIT', 300, 0, 10_000_000),
+    perAddress: integer(env, 'HUB_RATE_LIMIT_ADDRESS', 600, 0, 10_000_000),
+    windowSeconds: integer(env, 'HUB_RATE_LIMIT_WINDOW', 10, 1, 3600),
+  };
+}
+
+function authLockout(env: Env): AuthLockoutConfig {
+  const lockSeconds = integer(env, 'HUB_AUTH_LOCKOUT', 60, 1, 86_400);
+  return {
+    perClient: integer(env, 'HUB_AUTH_FAILURES', 10, 0, 1_000_000),
+    perAddress: integer(env, 'HUB_AUTH_FAILURES_ADDRESS', 50, 0, 1_000_000),
+    windowSeconds: integer(env, 'HUB_AUTH_FAILURE_WINDOW', 900, 1, 86_400),
+    lockSeconds,
+    maxLockSeconds: integer(env, 'HUB_AUTH_LOCKOUT_MAX', Math.max(3600, lockSeconds), lockSeconds, 7 * 86_400),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST || '127.0.0.1';
   const port = integer(env, 'PORT', 8080, 0, 65535);
@@ -370,5 +407,7 @@ export function loadConfig(env: Env = process.env): Config {
     paymentGateways: paymentGateways(env, dataDir),
     registries: registries(env),
     defaultApprovals: defaultApprovals(env),
+    rateLimit: rateLimit(env),
+    authLockout: authLockout(env),
   };
 }
