@@ -84,6 +84,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
     bodyLimit: config.bodyLimitBytes,
+    ...(config.trustProxy ? { trustProxy: config.trustProxy } : {}),
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

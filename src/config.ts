@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { FINANCIAL_ADDRESS, type PayeeAddressSource } from './adapters/payment/financial-address.js';
 import { parseRegistries, RegistriesConfigError, type ExternalRegistryConfig } from './adapters/registry/config.js';
@@ -34,6 +35,8 @@ export interface Config {
   registries: ExternalRegistryConfig[];
   /** Maker-checker rule a programme created without one takes. */
   defaultApprovals: Partial<Approvals>;
+  /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed: the caller's address for limits and lockouts. */
+  trustProxy: string | undefined;
   rateLimit: RateLimitConfig;
   authLockout: AuthLockoutConfig;
 }
@@ -346,6 +349,22 @@ function defaultApprovals(env: Env): Partial<Approvals> {
   return approvals;
 }
 
+/** `HUB_TRUST_PROXY`: `10.0.0.5,10.1.0.0/16`. Never "trust everything": X-Forwarded-For is whatever the caller writes. */
+function trustProxy(env: Env): string | undefined {
+  const raw = env.HUB_TRUST_PROXY?.trim();
+  if (!raw) return undefined;
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address ?? '');
+    const bits = family === 4 ? 32 : 128;
+    if (family === 0 || rest.length > 0 || (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits))) {
+      throw new ConfigError('HUB_TRUST_PROXY', `expected IP addresses or CIDR ranges separated by commas, got "${entry}"`);
+    }
+  }
+  return entries.join(',');
+}
+
 function rateLimit(env: Env): RateLimitConfig {
   return {
     perClient: integer(env, 'HUB_RATE_LIMIT', 300, 0, 10_000_000),
@@ -407,6 +426,7 @@ export function loadConfig(env: Env = process.env): Config {
     paymentGateways: paymentGateways(env, dataDir),
     registries: registries(env),
     defaultApprovals: defaultApprovals(env),
+    trustProxy: trustProxy(env),
     rateLimit: rateLimit(env),
     authLockout: authLockout(env),
   };

@@ -117,6 +117,18 @@ t.test('per address: public routes, the token endpoint and requests without a va
   t.equal((await tokenRequest(hub, { grant_type: 'client_credentials' })).json().error, 'invalid_client', 'the token endpoint answers other addresses');
 });
 
+t.test('behind a proxy named in HUB_TRUST_PROXY, callers are counted by their forwarded address', async (t) => {
+  const hub = await testHub(t, { HUB_RATE_LIMIT_ADDRESS: '2', HUB_RATE_LIMIT_WINDOW: '3600', HUB_TRUST_PROXY: '10.0.0.5' });
+  const via = (remoteAddress: string, forwardedFor: string) =>
+    hub.request({ method: 'GET', url: '/health', token: null, remoteAddress, headers: { 'x-forwarded-for': forwardedFor } });
+  t.same([(await via('10.0.0.5', '203.0.113.1')).statusCode, (await via('10.0.0.5', '203.0.113.1')).statusCode], [200, 200]);
+  t.equal((await via('10.0.0.5', '203.0.113.1')).statusCode, 429);
+  t.equal((await via('10.0.0.5', '203.0.113.2')).statusCode, 200, 'another caller behind the same proxy');
+  // A caller that is not the proxy cannot pick its address by writing the header.
+  t.same([(await via('198.51.100.9', '203.0.113.3')).statusCode, (await via('198.51.100.9', '203.0.113.4')).statusCode], [200, 200]);
+  t.equal((await via('198.51.100.9', '203.0.113.5')).statusCode, 429);
+});
+
 t.test('a limit of 0 is off', async (t) => {
   const hub = await testHub(t, { HUB_RATE_LIMIT: '0', HUB_RATE_LIMIT_ADDRESS: '0' });
   const { statuses, last } = await burst(hub, 50, admin);
