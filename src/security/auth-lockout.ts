@@ -36,27 +36,25 @@ export class AuthLockout {
     return keys.filter((k) => k.limit > 0);
   }
 
-  /** Seconds until every lock on the attempt's keys has ended; 0 when none is locked. */
+  /** Seconds until every lock on the attempt's keys has ended; 0 when none is locked. By the database's clock, as all else here. */
   async lockedFor(source: AttemptSource): Promise<number> {
     const keys = this.keys(source).map((k) => k.key);
     if (keys.length === 0) return 0;
-    const now = new Date();
-    const locks = await this.db
-      .select({ until: authFailures.lockedUntil })
+    const [row] = await this.db
+      .select({ seconds: sql<string | null>`ceil(extract(epoch FROM max(${authFailures.lockedUntil}) - now()))` })
       .from(authFailures)
-      .where(and(inArray(authFailures.key, keys), gt(authFailures.lockedUntil, now)));
-    const until = Math.max(0, ...locks.map((l) => l.until!.getTime()));
-    return until > now.getTime() ? Math.ceil((until - now.getTime()) / 1000) : 0;
+      .where(and(inArray(authFailures.key, keys), gt(authFailures.lockedUntil, sql`now()`)));
+    return row?.seconds == null ? 0 : Number(row.seconds);
   }
 
   /** Counts a failed attempt against each of its keys, locking those that reach their limit. */
   async failed(source: AttemptSource): Promise<void> {
     const { windowSeconds } = this.settings;
     // Rows whose window and lock are long over carry nothing any more.
-    await this.db.delete(authFailures).where(lt(authFailures.expiresAt, new Date()));
+    await this.db.delete(authFailures).where(lt(authFailures.expiresAt, sql`now()`));
     for (const { key, limit } of this.keys(source)) {
-      // One statement per key, so that instances counting at once never lose a failure. A row past its expiry starts
-      // afresh (lockouts too); a row whose window is over starts a new window.
+      // One statement per key, so that instances counting at once never lose a failure. A row whose window is over
+      // starts a new window.
       const [row] = await queryRows<{ failures: number }>(
         this.db,
         sql`INSERT INTO auth_failures AS f (key, failures, window_started_at, lockouts, expires_at)
@@ -64,7 +62,6 @@ export class AuthLockout {
             ON CONFLICT (key) DO UPDATE SET
               failures = CASE WHEN f.window_started_at + make_interval(secs => ${windowSeconds}) <= now() THEN 1 ELSE f.failures + 1 END,
               window_started_at = CASE WHEN f.window_started_at + make_interval(secs => ${windowSeconds}) <= now() THEN now() ELSE f.window_started_at END,
-              lockouts = CASE WHEN f.expires_at <= now() THEN 0 ELSE f.lockouts END,
               expires_at = greatest(f.expires_at, now() + make_interval(secs => ${windowSeconds}))
             RETURNING failures`,
       );
