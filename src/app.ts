@@ -40,8 +40,10 @@ import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
 import { registerOpenApi } from './http/openapi.js';
 import { recordRoutes } from './http/route-list.js';
 import { opsRoutes } from './http/ops.js';
+import { rateLimits } from './http/rate-limit.js';
 import { disburseGateways, paymentGateways, paymentQueues, paymentWorkers } from './adapters/payment/index.js';
 import type { GatewayRegistry } from './payments/gateway.js';
+import { AuthLockout } from './security/auth-lockout.js';
 import { KeyStore, keyStoreOptions } from './security/keys.js';
 import type { TokenSettings } from './security/tokens.js';
 
@@ -83,6 +85,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
     bodyLimit: config.bodyLimitBytes,
+    ...(config.trustProxy ? { trustProxy: config.trustProxy } : {}),
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -102,7 +105,11 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   registerErrorHandling(app);
   await registerOpenApi(app);
   await app.register(helmet, { contentSecurityPolicy: false });
+  // Callers are counted by address before a token is checked, and by client once it has been.
+  const limits = await rateLimits(app, config.rateLimit);
+  app.addHook('onRequest', limits.byAddress);
   registerAuthentication(app, { db, keys, tokens });
+  app.addHook('onRequest', limits.byClient);
 
   const queues = [callbackQueue(config.dci.callbacks), PROCESS_QUEUE, IMPORT_QUEUE, ...paymentQueues(config), ...pullQueues(config.registries)];
   const jobs = await JobQueue.start(database, queues, app.log, { cron: workers });
@@ -116,6 +123,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
       keys,
       settings: tokens,
       assertionAudiences: [`${config.publicUrl}${TOKEN_PATH}`, config.publicUrl],
+      lockout: new AuthLockout(db, config.authLockout),
     },
   });
   const registries = registryAdapters(config.registries, {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { FINANCIAL_ADDRESS, type PayeeAddressSource } from './adapters/payment/financial-address.js';
 import { parseRegistries, RegistriesConfigError, type ExternalRegistryConfig } from './adapters/registry/config.js';
@@ -34,6 +35,26 @@ export interface Config {
   registries: ExternalRegistryConfig[];
   /** Maker-checker rule a programme created without one takes. */
   defaultApprovals: Partial<Approvals>;
+  /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed: the caller's address for limits and lockouts. */
+  trustProxy: string | undefined;
+  rateLimit: RateLimitConfig;
+  authLockout: AuthLockoutConfig;
+}
+
+/** Requests allowed per window, counted in each instance's memory; 0 turns a limit off. */
+export interface RateLimitConfig {
+  perClient: number;
+  perAddress: number;
+  windowSeconds: number;
+}
+
+/** Failed client authentications allowed per window before a lock (0: never), and the first lock's length. */
+export interface AuthLockoutConfig {
+  perClient: number;
+  perAddress: number;
+  windowSeconds: number;
+  lockSeconds: number;
+  maxLockSeconds: number;
 }
 
 export type PaymentGatewayConfig =
@@ -328,6 +349,41 @@ function defaultApprovals(env: Env): Partial<Approvals> {
   return approvals;
 }
 
+/** `HUB_TRUST_PROXY`: `10.0.0.5,10.1.0.0/16`. Never "trust everything": X-Forwarded-For is whatever the caller writes. */
+function trustProxy(env: Env): string | undefined {
+  const raw = env.HUB_TRUST_PROXY?.trim();
+  if (!raw) return undefined;
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address ?? '');
+    const bits = family === 4 ? 32 : 128;
+    if (family === 0 || rest.length > 0 || (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits))) {
+      throw new ConfigError('HUB_TRUST_PROXY', `expected IP addresses or CIDR ranges separated by commas, got "${entry}"`);
+    }
+  }
+  return entries.join(',');
+}
+
+function rateLimit(env: Env): RateLimitConfig {
+  return {
+    perClient: integer(env, 'HUB_RATE_LIMIT', 300, 0, 10_000_000),
+    perAddress: integer(env, 'HUB_RATE_LIMIT_ADDRESS', 600, 0, 10_000_000),
+    windowSeconds: integer(env, 'HUB_RATE_LIMIT_WINDOW', 10, 1, 3600),
+  };
+}
+
+function authLockout(env: Env): AuthLockoutConfig {
+  const lockSeconds = integer(env, 'HUB_AUTH_LOCKOUT', 60, 1, 86_400);
+  return {
+    perClient: integer(env, 'HUB_AUTH_FAILURES', 10, 0, 1_000_000),
+    perAddress: integer(env, 'HUB_AUTH_FAILURES_ADDRESS', 50, 0, 1_000_000),
+    windowSeconds: integer(env, 'HUB_AUTH_FAILURE_WINDOW', 900, 1, 86_400),
+    lockSeconds,
+    maxLockSeconds: integer(env, 'HUB_AUTH_LOCKOUT_MAX', Math.max(3600, lockSeconds), lockSeconds, 7 * 86_400),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST || '127.0.0.1';
   const port = integer(env, 'PORT', 8080, 0, 65535);
@@ -370,5 +426,8 @@ export function loadConfig(env: Env = process.env): Config {
     paymentGateways: paymentGateways(env, dataDir),
     registries: registries(env),
     defaultApprovals: defaultApprovals(env),
+    trustProxy: trustProxy(env),
+    rateLimit: rateLimit(env),
+    authLockout: authLockout(env),
   };
 }

@@ -74,6 +74,15 @@ t.test('a bad value names its variable', async (t) => {
     [{ DCI_TRANSACTION_RETENTION_DAYS: '-1' }, 'DCI_TRANSACTION_RETENTION_DAYS'],
     [{ DCI_TRANSACTION_RETENTION_DAYS: '1', DCI_CLOCK_SKEW: '43200' }, 'DCI_TRANSACTION_RETENTION_DAYS'],
     [{ DCI_RETENTION_INTERVAL: '0' }, 'DCI_RETENTION_INTERVAL'],
+    [{ HUB_RATE_LIMIT: '-1' }, 'HUB_RATE_LIMIT'],
+    [{ HUB_RATE_LIMIT_ADDRESS: 'many' }, 'HUB_RATE_LIMIT_ADDRESS'],
+    [{ HUB_RATE_LIMIT_WINDOW: '0' }, 'HUB_RATE_LIMIT_WINDOW'],
+    [{ HUB_AUTH_FAILURES: '1.5' }, 'HUB_AUTH_FAILURES'],
+    [{ HUB_AUTH_LOCKOUT: '0' }, 'HUB_AUTH_LOCKOUT'],
+    [{ HUB_AUTH_LOCKOUT: '600', HUB_AUTH_LOCKOUT_MAX: '60' }, 'HUB_AUTH_LOCKOUT_MAX'],
+    [{ HUB_TRUST_PROXY: 'true' }, 'HUB_TRUST_PROXY'],
+    [{ HUB_TRUST_PROXY: '10.0.0.0/33' }, 'HUB_TRUST_PROXY'],
+    [{ HUB_TRUST_PROXY: '10.0.0.1,' }, 'HUB_TRUST_PROXY'],
   ];
   for (const [env, variable] of cases) {
     let thrown: unknown;
@@ -86,6 +95,15 @@ t.test('a bad value names its variable', async (t) => {
     t.equal((thrown as ConfigError).variable, variable, `and the error names ${variable}`);
     t.match((thrown as Error).message, new RegExp(`^${variable}: `));
   }
+});
+
+t.test('request limits, lockout and trusted proxies', async (t) => {
+  const defaults = loadConfig({});
+  t.same(defaults.rateLimit, { perClient: 300, perAddress: 600, windowSeconds: 10 });
+  t.same(defaults.authLockout, { perClient: 10, perAddress: 50, windowSeconds: 900, lockSeconds: 60, maxLockSeconds: 3600 });
+  t.equal(defaults.trustProxy, undefined);
+  t.equal(loadConfig({ HUB_TRUST_PROXY: ' 10.0.0.5, 10.1.0.0/16,::1 ' }).trustProxy, '10.0.0.5,10.1.0.0/16,::1');
+  t.equal(loadConfig({ HUB_RATE_LIMIT: '0' }).rateLimit.perClient, 0, '0 turns a limit off');
 });
 
 t.test('DATABASE_URL and public URL are taken as given', async (t) => {

@@ -2,6 +2,7 @@ import formBody from '@fastify/formbody';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { KeyStore } from '../security/keys.js';
+import { clientAddress } from './client-address.js';
 import { handleTokenRequest, OAuthError, type TokenEndpointContext, type TokenRequest } from '../security/token-endpoint.js';
 
 export const TOKEN_PATH = '/oauth2/client/token';
@@ -46,6 +47,7 @@ function basicCredentials(header: string | undefined): TokenRequest['basic'] {
 
 function sendOAuthError(reply: FastifyReply, err: OAuthError) {
   if (err.status === 401) reply.header('www-authenticate', 'Basic realm="convergence-hub"');
+  if (err.retryAfterSeconds !== undefined) reply.header('retry-after', err.retryAfterSeconds);
   return reply.code(err.status).header('cache-control', 'no-store').send({ error: err.error, error_description: err.description });
 }
 
@@ -65,7 +67,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: { ctx: TokenEndpoi
           'registered in the client JWKS. Errors follow RFC 6749 §5.2.',
         consumes: ['application/x-www-form-urlencoded'],
         body: TokenForm,
-        response: { 200: TokenResponse, 400: OAuthErrorBody, 401: OAuthErrorBody },
+        response: { 200: TokenResponse, 400: OAuthErrorBody, 401: OAuthErrorBody, 429: OAuthErrorBody },
       },
       attachValidation: true,
     },
@@ -82,7 +84,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: { ctx: TokenEndpoi
           client_assertion: field('client_assertion'),
           scope: field('scope'),
           basic: basicCredentials(request.headers.authorization),
-        });
+        }, clientAddress(request));
         return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(token);
       } catch (err) {
         if (err instanceof OAuthError) return sendOAuthError(reply, err);

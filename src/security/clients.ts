@@ -255,9 +255,15 @@ export async function findEnabledClient(db: Db, clientId: string): Promise<Row |
 }
 
 /** client_secret_basic / client_secret_post: the enabled client whose secret matches, else undefined. */
+/** A hash no secret matches, checked when there is no client, so that an unknown client takes as long to refuse as a wrong secret. */
+let noClientHash: Promise<string> | undefined;
+
 export async function authenticateWithSecret(db: Db, clientId: string, secret: string): Promise<Row | undefined> {
   const row = await findEnabledClient(db, clientId);
-  if (!row) return undefined;
+  if (!row) {
+    await verifySecret(secret, await (noClientHash ??= hashSecret(newSecret())));
+    return undefined;
+  }
   return (await verifySecret(secret, row.secretHash)) ? row : undefined;
 }
 

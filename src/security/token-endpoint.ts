@@ -2,6 +2,7 @@ import { decodeJwt, createLocalJWKSet, errors as joseErrors, jwtVerify, type JSO
 import { lt } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { usedAssertions } from '../db/schema/index.js';
+import type { AttemptSource, AuthLockout } from './auth-lockout.js';
 import { authenticateWithSecret, findEnabledClient } from './clients.js';
 import type { KeyStore } from './keys.js';
 import { SCOPE_NAMES } from './scopes.js';
@@ -18,10 +19,13 @@ export class OAuthError extends Error {
       | 'unsupported_grant_type'
       | 'invalid_scope',
     readonly description: string,
+    /** Set when the attempt is refused for a while (lockout): answered 429 with Retry-After. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(description);
   }
   get status() {
+    if (this.retryAfterSeconds !== undefined) return 429;
     return this.error === 'invalid_client' ? 401 : 400;
   }
 }
@@ -50,17 +54,18 @@ export interface TokenEndpointContext {
   settings: TokenSettings;
   /** Audiences a client assertion may name: the token endpoint URL and the issuer. */
   assertionAudiences: string[];
+  lockout: AuthLockout;
 }
 
 type ClientRow = NonNullable<Awaited<ReturnType<typeof findEnabledClient>>>;
 
 /** Client credentials grant with client_secret_basic, client_secret_post or private_key_jwt (RFC 7523). */
-export async function handleTokenRequest(ctx: TokenEndpointContext, req: TokenRequest): Promise<IssuedToken> {
+export async function handleTokenRequest(ctx: TokenEndpointContext, req: TokenRequest, address: string): Promise<IssuedToken> {
   if (req.grant_type === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
   if (req.grant_type !== 'client_credentials') {
     throw new OAuthError('unsupported_grant_type', 'only grant_type=client_credentials is supported');
   }
-  const client = await authenticateClient(ctx, req);
+  const client = await withLockout(ctx.lockout, { clientId: claimedClientId(req), address }, () => authenticateClient(ctx, req));
   return issueToken(ctx.keys, ctx.settings, {
     clientId: client.clientId,
     scopes: grantedScopes(client.scopes, req.scope),
@@ -80,6 +85,38 @@ function grantedScopes(allowed: string[], requested: string | undefined): string
   );
   if (refused.length > 0) throw new OAuthError('invalid_scope', `scope unknown or not granted to this client: ${refused.join(' ')}`);
   return asked;
+}
+
+/** The client_id an attempt names, before anything about it is verified: what its failures are counted against. */
+function claimedClientId(req: TokenRequest): string | undefined {
+  if (req.basic) return req.basic.clientId;
+  if (req.client_id !== undefined) return req.client_id;
+  if (req.client_assertion === undefined) return undefined;
+  try {
+    return decodeJwt(req.client_assertion).sub;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Refuses every attempt while its client_id or address is locked, whatever the credentials (checked first, so a lock
+ * cannot be used to test secrets); counts failed client authentications; a success clears the client's count.
+ */
+async function withLockout(lockout: AuthLockout, source: AttemptSource, authenticate: () => Promise<ClientRow>): Promise<ClientRow> {
+  const lockedFor = await lockout.lockedFor(source);
+  if (lockedFor > 0) {
+    throw new OAuthError('invalid_client', `too many failed authentication attempts; try again in ${lockedFor} s`, lockedFor);
+  }
+  let client: ClientRow;
+  try {
+    client = await authenticate();
+  } catch (err) {
+    if (err instanceof OAuthError && err.error === 'invalid_client') await lockout.failed(source);
+    throw err;
+  }
+  await lockout.succeeded(client.clientId);
+  return client;
 }
 
 async function authenticateClient(ctx: TokenEndpointContext, req: TokenRequest): Promise<ClientRow> {

@@ -188,7 +188,9 @@ export async function testHub(
   options: { workers?: boolean; gateways?: GatewayRegistry; logger?: FastifyBaseLogger } = {},
 ): Promise<TestHub> {
   const database = await freshDatabase(t);
-  const config = loadConfig({ HUB_DATA_DIR: tempDir(t), ...env });
+  // Request limits and the per-address lockout are off unless a test turns them on: every test calls from one address
+  // and sends bursts no partner would (test/http/rate-limit.test.ts, test/security/lockout.test.ts).
+  const config = loadConfig({ HUB_DATA_DIR: tempDir(t), HUB_RATE_LIMIT: '0', HUB_RATE_LIMIT_ADDRESS: '0', HUB_AUTH_FAILURES_ADDRESS: '0', ...env });
   const { bootstrapFile } = await prepareDatabase(config, database);
   const bootstrap = JSON.parse(fs.readFileSync(bootstrapFile!, 'utf8')) as { client_id: string; client_secret: string };
   const app = await buildApp({ config, database, ...options });

@@ -1,4 +1,4 @@
-import { bigint, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { locations } from './locations.js';
 
 /** OAuth 2 clients: partner systems, integrators and admin tools. */
@@ -48,3 +48,22 @@ export const usedAssertions = pgTable('used_assertions', {
   clientId: text('client_id').notNull(),
   expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
 });
+
+/**
+ * Failed client authentications at the token endpoint by claimed client_id (`client:…`, known or not) and by address
+ * (`address:…`), kept in the database so that every instance sees the same count and lock.
+ */
+export const authFailures = pgTable(
+  'auth_failures',
+  {
+    key: text('key').primaryKey(),
+    failures: integer('failures').notNull(),
+    windowStartedAt: timestamp('window_started_at', { withTimezone: true }).notNull(),
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
+    /** Locks in a row: each lasts twice the one before. */
+    lockouts: integer('lockouts').notNull().default(0),
+    /** When the row may be forgotten (its window and any lock over, plus one window). */
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('auth_failures_expires_at_idx').on(t.expiresAt)],
+);
