@@ -55,7 +55,7 @@ const errorBody = (err: DciError) => ({ code: err.code, message: err.message.sli
  * The spec's HttpErrorResponse `{errors: [{code, message}]}`, plus the same as one `error` object (the shape of the
  * Ack's Error): DCI clients built on either look for one of the two.
  */
-const errorAnswer = (err: DciError): DciAnswer => ({ httpStatus: err.httpStatus, body: { errors: [errorBody(err)], error: errorBody(err) } });
+export const errorAnswer = (err: DciError): DciAnswer => ({ httpStatus: err.httpStatus, body: { errors: [errorBody(err)], error: errorBody(err) } });
 
 /** An asynchronous endpoint's Ack; an ERR Ack also carries the HttpErrorResponse list, for clients that read that. */
 const ack = (correlationId: string, err?: DciError): DciAnswer => ({
