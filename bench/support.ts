@@ -6,8 +6,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import type { FastifyInstance } from 'fastify';
+import { calculateJwkThumbprint, CompactSign, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import postgres from 'postgres';
 import { buildApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -142,3 +144,32 @@ export async function compare(baseline: Target, measured: Target): Promise<numbe
 }
 
 export const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]!;
+
+/** A DCI partner's ES256 key: the public JWK (with kid and alg) to register, the private key to sign with. */
+export interface PartnerSigner {
+  jwk: JWK;
+  kid: string;
+  privateKey: CryptoKey;
+}
+
+export async function partnerSigner(): Promise<PartnerSigner> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(jwk);
+  return { jwk: { ...jwk, kid, alg: 'ES256' }, kid, privateKey };
+}
+
+/** A signed DCI sync search body for one UIN; each has its own message_id, since replays are refused. */
+export async function signedSearch(signer: PartnerSigner, senderId: string, uin: string): Promise<string> {
+  const content = {
+    header: { version: '1.0.0', message_id: randomUUID(), message_ts: new Date().toISOString(), action: 'search', sender_id: senderId, total_count: 1 },
+    message: {
+      transaction_id: randomUUID(),
+      search_request: [
+        { reference_id: randomUUID(), timestamp: new Date().toISOString(), search_criteria: { query_type: 'idtype-value', query: { type: 'UIN', value: uin } } },
+      ],
+    },
+  };
+  const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify(content))).setProtectedHeader({ alg: 'ES256', kid: signer.kid }).sign(signer.privateKey);
+  return JSON.stringify({ signature, ...content });
+}
