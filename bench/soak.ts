@@ -15,19 +15,14 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
-import { partnerSigner, pick, say, settings, signedSearch } from './support.js';
+import { benchDatabase, partnerSigner, pick, say, settings, signedSearch } from './support.js';
 
 const seconds = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const sampleSeconds = Number(process.env.BENCH_SAMPLE_SECONDS ?? 10);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 60);
 const individuals = Number(process.env.BENCH_INDIVIDUALS ?? 100_000);
-const name = 'hub_bench_soak';
 
-const admin = postgres(settings.serverUrl, { max: 1, onnotice: () => {} });
-await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-await admin.unsafe(`CREATE DATABASE ${name}`);
-const url = new URL(settings.serverUrl);
-url.pathname = `/${name}`;
+const { url, drop } = await benchDatabase('hub_bench_soak');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-soak-'));
 
 interface Memory {
@@ -38,7 +33,7 @@ interface Memory {
 }
 const child = fork(path.join(import.meta.dirname, 'soak-hub.ts'), [], {
   execArgv: ['--import', 'tsx', '--expose-gc'],
-  env: { ...process.env, DATABASE_URL: url.toString(), HUB_DATA_DIR: dataDir, LOG_LEVEL: 'warn', DCI_CLOCK_SKEW: '3600' },
+  env: { ...process.env, DATABASE_URL: url, HUB_DATA_DIR: dataDir, LOG_LEVEL: 'warn', DCI_CLOCK_SKEW: '3600' },
 });
 const nextMessage = <T>(kind: string) => new Promise<T>((resolve) => {
   const on = (m: { kind: string }) => {
@@ -50,7 +45,7 @@ const nextMessage = <T>(kind: string) => new Promise<T>((resolve) => {
 });
 const { origin } = await nextMessage<{ origin: string }>('ready');
 
-const raw = postgres(url.toString(), { max: 4, onnotice: () => {} });
+const raw = postgres(url, { max: 4, onnotice: () => {} });
 const started = Date.now();
 await raw`
   INSERT INTO individuals (given_name, family_name, sex, birth_date)
@@ -187,11 +182,5 @@ if (steady.length < 3) {
 child.send('stop');
 await new Promise((resolve) => child.once('exit', resolve));
 await raw.end();
-for (let i = 0; i < 50; i++) {
-  const [row] = await admin`SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = ${name}`;
-  if (row?.open === 0) break;
-  await new Promise((r) => setTimeout(r, 100));
-}
-await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-await admin.end();
+await drop();
 fs.rmSync(dataDir, { recursive: true, force: true });

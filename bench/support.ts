@@ -39,19 +39,38 @@ export interface BenchHub {
   close(): Promise<void>;
 }
 
-/** Creates database `name` afresh (dropped again by close()), prepares it, and starts a hub on 127.0.0.1. */
-export async function benchHub(name: string, env: Record<string, string> = {}): Promise<BenchHub> {
+/** Creates database `name` afresh on the server of DATABASE_URL; `drop` removes it once its connections are closed. */
+export async function benchDatabase(name: string): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = postgres(settings.serverUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.unsafe(`CREATE DATABASE ${name}`);
   const url = new URL(settings.serverUrl);
   url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      // end() resolves before the server has seen every socket close; wait for the server to see them gone, so that
+      // FORCE terminates nothing still closing.
+      for (let i = 0; i < 50; i++) {
+        const [row] = await admin`SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = ${name}`;
+        if (row?.open === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+/** Creates database `name` afresh (dropped again by close()), prepares it, and starts a hub on 127.0.0.1. */
+export async function benchHub(name: string, env: Record<string, string> = {}): Promise<BenchHub> {
+  const { url, drop } = await benchDatabase(name);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-bench-'));
   const config = loadConfig({ HUB_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
-  const database = await openDatabase({ url: url.toString() });
+  const database = await openDatabase({ url });
   const { bootstrapFile } = await prepareDatabase(config, database);
   const bootstrap = JSON.parse(fs.readFileSync(bootstrapFile!, 'utf8')) as { client_id: string; client_secret: string };
-  const raw = postgres(url.toString(), { max: 10, onnotice: () => {} });
+  const raw = postgres(url, { max: 10, onnotice: () => {} });
   const hub = await buildApp({ config, database });
   await hub.listen({ host: '127.0.0.1', port: 0 });
   const token = async (clientId: string, secret: string, scope?: string) => {
@@ -74,15 +93,7 @@ export async function benchHub(name: string, env: Record<string, string> = {}): 
       await hub.close();
       await raw.end();
       await database.close();
-      // end() resolves before the server has seen every socket close; terminating one still closing (FORCE) makes
-      // postgres.js write to a closed socket and crash the process, so wait for the server to see them gone first.
-      for (let i = 0; i < 50; i++) {
-        const [row] = await admin`SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = ${name}`;
-        if (row?.open === 0) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import PgBoss from 'pg-boss';
 import pino from 'pino';
 import postgres from 'postgres';
 import t from 'tap';
@@ -130,6 +132,26 @@ t.test('PostgreSQL restarted under load: /ready follows it, requests fail cleanl
   }
   running = false;
   await load;
+
+  // The hub's job workers came back too: a callback job enqueued now (by another pg-boss, as a second instance
+  // would) is worked and posted by this hub.
+  const posted: string[] = [];
+  const receiver = http.createServer((req, res) => {
+    posted.push(req.url ?? '');
+    res.writeHead(200).end();
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => receiver.close(resolve)));
+  const boss = new PgBoss({ connectionString: pg.url, schema: 'pgboss', supervise: false, schedule: false });
+  await boss.start();
+  const callback = { transaction: null, url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/after-restart`, header: { action: 'on-search' } };
+  await boss.send('dci-callback', callback);
+  await boss.stop({ graceful: false, wait: true });
+  await until('the callback job to be worked', () => posted.length > 0);
+  t.same(posted, ['/after-restart'], 'the job queue works again after the restarts');
+  // So did the notify dispatcher: every change recorded by the writes is consumed.
+  await until('the change outbox to drain', async () => ((await database.executeSql('SELECT count(*)::int AS n FROM registry_changes')).rows as { n: number }[])[0]!.n === 0);
+  t.pass('the notify dispatcher drained the change outbox');
 
   const failed = outcomes.filter((o) => o.status < 200 || o.status > 299);
   t.ok(failed.length > 0, `the outages were seen by the load (${failed.length} of ${outcomes.length} requests refused)`);
