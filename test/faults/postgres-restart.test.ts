@@ -95,7 +95,7 @@ t.test('PostgreSQL restarted under load: /ready follows it, requests fail cleanl
   for (const mode of ['fast', 'immediate'] as const) {
     await t.test(`pg_ctl stop -m ${mode}, then start`, async (t) => {
       const before = acknowledged();
-      await until('writes before the outage', () => acknowledged() >= before + 20);
+      await until('writes before the outage', () => acknowledged() >= before + 10);
       await pg.stop(mode);
       const outageStart = outcomes.length;
       await until('/ready to answer 503', async () => (await ready()) === 503);
@@ -127,7 +127,7 @@ t.test('PostgreSQL restarted under load: /ready follows it, requests fail cleanl
       await pg.start();
       await until('/ready to answer 200 again', async () => (await ready()) === 200);
       const after = acknowledged();
-      await until('writes to succeed again, without restarting the hub', () => acknowledged() >= after + 20);
+      await until('writes to succeed again, without restarting the hub', () => acknowledged() >= after + 10);
     });
   }
   running = false;
