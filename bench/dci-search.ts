@@ -7,10 +7,8 @@
  *   BENCH_INDIVIDUALS (default 1000000), BENCH_SECONDS (10), BENCH_CONNECTIONS (20), BENCH_ROUNDS (3),
  *   BENCH_MESSAGES (signed messages made up front, default 60000)
  */
-import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
-import { calculateJwkThumbprint, CompactSign, exportJWK, generateKeyPair } from 'jose';
-import { benchHub, compare, pick, say, settings, settle } from './support.js';
+import { benchHub, compare, partnerSigner, pick, say, settings, settle, signedSearch } from './support.js';
 
 // Messages are signed before the run, so the clock window must cover the whole run.
 const { raw, hub, token, adminToken, close } = await benchHub('hub_bench_dci_search', { DCI_CLOCK_SKEW: '3600' });
@@ -25,14 +23,12 @@ await raw`INSERT INTO identifiers (individual_id, type, value) SELECT id, 'UIN',
 await settle(raw, started, `${individuals} individuals with identifiers`);
 const uins = (await raw`SELECT value FROM identifiers ORDER BY random() LIMIT 10000`).map((r) => r.value as string);
 
-const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-const jwk = await exportJWK(publicKey);
-const kid = await calculateJwkThumbprint(jwk);
+const signer = await partnerSigner();
 const created = await hub.inject({
   method: 'POST',
   url: '/api/v1/clients',
   headers: { authorization: `Bearer ${await adminToken()}` },
-  payload: { name: 'bench partner', scopes: ['dci:search'], jwks: { keys: [{ ...jwk, kid, alg: 'ES256' }] }, dci: { sender_id: 'bench-spmis' } },
+  payload: { name: 'bench partner', scopes: ['dci:search'], jwks: { keys: [signer.jwk] }, dci: { sender_id: 'bench-spmis' } },
 });
 const partner = created.json();
 const partnerToken = await token(partner.client_id, partner.client_secret);
@@ -41,19 +37,7 @@ const partnerToken = await token(partner.client_id, partner.client_secret);
 const bodyCount = Number(process.env.BENCH_MESSAGES ?? 60_000);
 const signingStarted = Date.now();
 const bodies: string[] = [];
-for (let i = 0; i < bodyCount; i++) {
-  const content = {
-    header: { version: '1.0.0', message_id: randomUUID(), message_ts: new Date().toISOString(), action: 'search', sender_id: 'bench-spmis', total_count: 1 },
-    message: {
-      transaction_id: randomUUID(),
-      search_request: [
-        { reference_id: randomUUID(), timestamp: new Date().toISOString(), search_criteria: { query_type: 'idtype-value', query: { type: 'UIN', value: uins[i % uins.length] } } },
-      ],
-    },
-  };
-  const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify(content))).setProtectedHeader({ alg: 'ES256', kid }).sign(privateKey);
-  bodies.push(JSON.stringify({ signature, ...content }));
-}
+for (let i = 0; i < bodyCount; i++) bodies.push(await signedSearch(signer, 'bench-spmis', uins[i % uins.length]!));
 say(`signed ${bodyCount} messages in ${((Date.now() - signingStarted) / 1000).toFixed(1)} s`);
 
 const bare = Fastify();

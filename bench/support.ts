@@ -6,8 +6,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import type { FastifyInstance } from 'fastify';
+import { calculateJwkThumbprint, CompactSign, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import postgres from 'postgres';
 import { buildApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -21,6 +23,9 @@ export const settings = {
   connections: Number(process.env.BENCH_CONNECTIONS ?? 20),
   rounds: Number(process.env.BENCH_ROUNDS ?? 3),
 };
+
+/** One token from one address at full speed: the request limits stay on (their cost is measured) but far above it. */
+export const BENCH_LIMITS = { HUB_RATE_LIMIT: '10000000', HUB_RATE_LIMIT_ADDRESS: '10000000' };
 
 export const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -37,20 +42,38 @@ export interface BenchHub {
   close(): Promise<void>;
 }
 
-/** Creates database `name` afresh (dropped again by close()), prepares it, and starts a hub on 127.0.0.1. */
-export async function benchHub(name: string, env: Record<string, string> = {}): Promise<BenchHub> {
+/** Creates database `name` afresh on the server of DATABASE_URL; `drop` removes it once its connections are closed. */
+export async function benchDatabase(name: string): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = postgres(settings.serverUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.unsafe(`CREATE DATABASE ${name}`);
   const url = new URL(settings.serverUrl);
   url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      // end() resolves before the server has seen every socket close; wait for the server to see them gone, so that
+      // FORCE terminates nothing still closing.
+      for (let i = 0; i < 50; i++) {
+        const [row] = await admin`SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = ${name}`;
+        if (row?.open === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+/** Creates database `name` afresh (dropped again by close()), prepares it, and starts a hub on 127.0.0.1. */
+export async function benchHub(name: string, env: Record<string, string> = {}): Promise<BenchHub> {
+  const { url, drop } = await benchDatabase(name);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-bench-'));
-  // One token from one address at full speed: the request limits stay on (their cost is measured) but far above it.
-  const config = loadConfig({ HUB_DATA_DIR: dataDir, LOG_LEVEL: 'silent', HUB_RATE_LIMIT: '10000000', HUB_RATE_LIMIT_ADDRESS: '10000000', ...env });
-  const database = await openDatabase({ url: url.toString() });
+  const config = loadConfig({ HUB_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...BENCH_LIMITS, ...env });
+  const database = await openDatabase({ url });
   const { bootstrapFile } = await prepareDatabase(config, database);
   const bootstrap = JSON.parse(fs.readFileSync(bootstrapFile!, 'utf8')) as { client_id: string; client_secret: string };
-  const raw = postgres(url.toString(), { max: 10, onnotice: () => {} });
+  const raw = postgres(url, { max: 10, onnotice: () => {} });
   const hub = await buildApp({ config, database });
   await hub.listen({ host: '127.0.0.1', port: 0 });
   const token = async (clientId: string, secret: string, scope?: string) => {
@@ -73,15 +96,7 @@ export async function benchHub(name: string, env: Record<string, string> = {}): 
       await hub.close();
       await raw.end();
       await database.close();
-      // end() resolves before the server has seen every socket close; terminating one still closing (FORCE) makes
-      // postgres.js write to a closed socket and crash the process, so wait for the server to see them gone first.
-      for (let i = 0; i < 50; i++) {
-        const [row] = await admin`SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = ${name}`;
-        if (row?.open === 0) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -143,3 +158,32 @@ export async function compare(baseline: Target, measured: Target): Promise<numbe
 }
 
 export const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]!;
+
+/** A DCI partner's ES256 key: the public JWK (with kid and alg) to register, the private key to sign with. */
+export interface PartnerSigner {
+  jwk: JWK;
+  kid: string;
+  privateKey: CryptoKey;
+}
+
+export async function partnerSigner(): Promise<PartnerSigner> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(jwk);
+  return { jwk: { ...jwk, kid, alg: 'ES256' }, kid, privateKey };
+}
+
+/** A signed DCI sync search body for one UIN; each has its own message_id, since replays are refused. */
+export async function signedSearch(signer: PartnerSigner, senderId: string, uin: string): Promise<string> {
+  const content = {
+    header: { version: '1.0.0', message_id: randomUUID(), message_ts: new Date().toISOString(), action: 'search', sender_id: senderId, total_count: 1 },
+    message: {
+      transaction_id: randomUUID(),
+      search_request: [
+        { reference_id: randomUUID(), timestamp: new Date().toISOString(), search_criteria: { query_type: 'idtype-value', query: { type: 'UIN', value: uin } } },
+      ],
+    },
+  };
+  const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify(content))).setProtectedHeader({ alg: 'ES256', kid: signer.kid }).sign(signer.privateKey);
+  return JSON.stringify({ signature, ...content });
+}

@@ -415,7 +415,9 @@ export function loadConfig(env: Env = process.env): Config {
       attributes: dciAttributes(env),
       aliases: dciAliases(env),
       callbacks: {
-        retries: integer(env, 'DCI_CALLBACK_RETRIES', 8, 0, 100),
+        // Retry n waits 10 s × 2^(n−1) × (1 to 2, jitter): 9 retries keep trying for 85 min at the least (8 gave
+        // 42.5 min), so a partner down for an hour still gets its callback; pg-boss 10 cannot cap the backoff instead.
+        retries: integer(env, 'DCI_CALLBACK_RETRIES', 9, 0, 100),
         retryDelaySeconds: integer(env, 'DCI_CALLBACK_RETRY_DELAY', 10, 1, 86_400),
         timeoutMs: integer(env, 'DCI_CALLBACK_TIMEOUT', 10_000, 100, 600_000),
       },

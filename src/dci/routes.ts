@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { acceptAsync, exchange, type DciContext, type ExchangeHandler } from './exchange.js';
+import { databaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.js';
+import { DciError } from './codes.js';
+import { acceptAsync, errorAnswer, exchange, type DciContext, type ExchangeHandler } from './exchange.js';
 import type { DciRegistry } from './registry.js';
 import { subscribeHandler, unsubscribeHandler } from './subscriptions.js';
 import { syncSearchHandler } from './sync-search.js';
@@ -22,6 +24,14 @@ export function dciHandlers(ctx: DciContext, registry: DciRegistry) {
  */
 export const dciRegistryRoutes: FastifyPluginAsync<DciContext & { registry: DciRegistry }> = async (app, { registry, ...ctx }) => {
   const handlers = dciHandlers(ctx, registry);
+  // The database down (a restart, a failover) is the spec's err.service.unavailable; anything else goes to the app's handler.
+  app.setErrorHandler((err, request, reply) => {
+    const code = databaseUnavailable(err);
+    if (!code) throw err;
+    request.log.warn({ code }, 'database unavailable');
+    const answer = errorAnswer(new DciError(503, 'err.service.unavailable', 'the database is unavailable; retry later'));
+    return reply.code(answer.httpStatus).header('retry-after', String(RETRY_AFTER_SECONDS)).send(answer.body);
+  });
   const route = <M>(path: string, scope: string, handler: ExchangeHandler<M>, mode: 'sync' | 'async') =>
     app.post(path, { config: { scope }, schema: { hide: true } }, async (request, reply) => {
       const answer = await (mode === 'sync' ? exchange : acceptAsync)(ctx, request.actor, request.body, handler);

@@ -1,5 +1,6 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { FastifyError } from 'fastify';
+import { databaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.js';
 import { AuthError, HubError, type ErrorKind } from '../errors.js';
 import { databaseProblem } from '../http/error-handler.js';
 
@@ -64,6 +65,8 @@ export interface FailureResponse {
   body: OperationOutcome;
   /** WWW-Authenticate for 401/403. */
   challenge?: string;
+  /** Retry-After seconds for 503. */
+  retryAfter?: number;
 }
 
 /** Any error thrown while serving a FHIR request, as the OperationOutcome answered for it (500 for the unexpected). */
@@ -81,6 +84,9 @@ export function failureOf(err: unknown): FailureResponse | undefined {
       body: outcome(code, detail),
       ...(err instanceof AuthError ? { challenge: err.challenge } : {}),
     };
+  }
+  if (databaseUnavailable(err)) {
+    return { status: 503, body: outcome('transient', 'the database is unavailable; retry later'), retryAfter: RETRY_AFTER_SECONDS };
   }
   const db = databaseProblem(err);
   if (db) return { status: db.status, body: outcome(db.status === 409 ? 'duplicate' : (BY_STATUS[db.status] ?? 'invalid'), db.detail ?? db.title) };

@@ -54,6 +54,7 @@ export async function fhirRoutes(app: FastifyInstance, { db, config }: { db: Db;
       failure = { status: 500, body: outcome('exception', 'an unexpected error occurred; it has been logged') };
     }
     if (failure.challenge) reply.header('www-authenticate', failure.challenge);
+    if (failure.retryAfter) reply.header('retry-after', String(failure.retryAfter));
     return sendResource(reply, queryOf(request), failure.status, failure.body);
   });
   app.setNotFoundHandler((request, reply) =>

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { databaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.js';
 import { HubError, type FieldIssue } from '../errors.js';
 import { problem, problemOf, sendProblem, statusSlug, type Problem } from './problem.js';
 
@@ -81,6 +82,13 @@ export function registerErrorHandling(app: FastifyInstance) {
     if (err instanceof HubError) return sendProblem(request, reply, problemOf(err), err);
     if (err.validation) {
       return sendProblem(request, reply, problem(400, 'validation', 'the request is not valid', validationIssues(err)));
+    }
+    const unavailable = databaseUnavailable(err);
+    if (unavailable) {
+      // The code only: the error itself carries the failed statement's parameters.
+      request.log.warn({ code: unavailable }, 'database unavailable');
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return sendProblem(request, reply, problem(503, 'unavailable', 'the database is unavailable; retry later'));
     }
     const pg = pgErrorOf(err);
     const fromDb = pg && fromDatabase(pg);

@@ -49,14 +49,17 @@ export class JobQueue {
     await boss.start();
     for (const queue of definitions) {
       await boss.createQueue(deadLetterOf(queue.name), { name: deadLetterOf(queue.name), retentionDays: 30 });
-      await boss.createQueue(queue.name, {
+      const options = {
         name: queue.name,
         retryLimit: queue.retryLimit,
         retryDelay: queue.retryDelaySeconds,
         retryBackoff: true,
         expireInSeconds: queue.expireInSeconds,
         deadLetter: deadLetterOf(queue.name),
-      });
+      };
+      await boss.createQueue(queue.name, options);
+      // createQueue leaves an existing queue as it was made: a changed retry schedule (configuration) is applied here.
+      await boss.updateQueue(queue.name, options);
     }
     return new JobQueue(boss, new Map(definitions.map((q) => [q.name, q])));
   }

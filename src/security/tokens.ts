@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { databaseUnavailable } from '../db/unavailable.js';
 import { AuthError } from '../errors.js';
 import type { Actor } from './actor.js';
 import type { KeyStore } from './keys.js';
@@ -95,6 +96,8 @@ export async function verifyToken(
       expiresAt: payload.exp! * 1000,
     };
   } catch (err) {
+    // The signing keys could not be read: the token may well be good, so the caller must not be told otherwise.
+    if (databaseUnavailable(err)) throw err;
     const message = describe(err);
     throw new AuthError('unauthorized', message, bearerChallenge('invalid_token', message));
   }

@@ -4,18 +4,9 @@ import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { tempDir } from '../helpers/hub.js';
+import { freePort } from '../helpers/net.js';
 
 const hubBin = path.resolve(import.meta.dirname, '../../bin/hub.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, attempts = 900): Promise<T> {
   for (let i = 0; i < attempts; i++) {

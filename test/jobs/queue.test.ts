@@ -106,3 +106,14 @@ t.test('queued jobs survive a restart of the queue', async (t) => {
   await eventually(() => (seen.length === 1 ? true : undefined), 'delivery after restart');
   t.same(seen, [{ kept: true }]);
 });
+
+t.test('a changed retry schedule applies to a queue made by an earlier start', async (t) => {
+  const database = await freshDatabase(t);
+  const settings = async () => (await database.executeSql(`SELECT retry_limit, retry_delay, expire_seconds FROM pgboss.queue WHERE name = 'changing'`)).rows;
+  const first = await JobQueue.start(database, [queue('changing', 2)], silent);
+  await first.stop();
+  t.same(await settings(), [{ retry_limit: 2, retry_delay: 1, expire_seconds: 60 }]);
+  const second = await JobQueue.start(database, [{ name: 'changing', retryLimit: 9, retryDelaySeconds: 10, expireInSeconds: 70 }], silent);
+  t.teardown(() => second.stop());
+  t.same(await settings(), [{ retry_limit: 9, retry_delay: 10, expire_seconds: 70 }], 'the new schedule, not the first one');
+});
