@@ -79,6 +79,10 @@ export interface DciConfig {
   maxRecords: number;
   /** Most search_request items in one message. */
   maxBatch: number;
+  /** How large an expression or predicate query may be; larger ones are refused before any SQL runs. */
+  queryLimits: { terms: number; depth: number; orWidth: number; inValues: number };
+  /** Refuse queries no index can serve (they would scan every record); off only for small registries. */
+  indexedQueriesOnly: boolean;
   /** Query attribute names (as partners use them) → custom attributes of individuals and groups. */
   attributes: Record<string, DciCustomAttribute>;
   /** Other names partners use for query attributes → the attribute they mean (on top of the built-in aliases). */
@@ -356,6 +360,13 @@ export function loadConfig(env: Env = process.env): Config {
       clockSkewSeconds: integer(env, 'DCI_CLOCK_SKEW', 300, 1, 86_400),
       maxRecords: integer(env, 'DCI_MAX_RECORDS', 1000, 1, 100_000),
       maxBatch: integer(env, 'DCI_MAX_BATCH', 50, 1, 1000),
+      queryLimits: {
+        terms: integer(env, 'DCI_QUERY_MAX_TERMS', 50, 1, 1000),
+        depth: integer(env, 'DCI_QUERY_MAX_DEPTH', 6, 1, 16),
+        orWidth: integer(env, 'DCI_QUERY_MAX_OR', 50, 1, 1000),
+        inValues: integer(env, 'DCI_QUERY_MAX_IN', 1000, 1, 10_000),
+      },
+      indexedQueriesOnly: oneOf(env, 'DCI_INDEXED_QUERIES_ONLY', ['true', 'false'] as const, 'true') === 'true',
       attributes: dciAttributes(env),
       aliases: dciAliases(env),
       callbacks: {
