@@ -25,6 +25,8 @@ export interface Config {
   logLevel: string;
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
   shutdownGraceMs: number;
+  /** Longest one SQL statement of a request may run, per surface (0: unbounded); PostgreSQL only. */
+  statementTimeoutMs: { dci: number; fhir: number; api: number };
   /** FHIR `Identifier.system` URI of each registry identifier type that has an official one (e.g. NIN). */
   fhirIdentifierSystems: Record<string, string>;
   dci: DciConfig;
@@ -355,6 +357,11 @@ export function loadConfig(env: Env = process.env): Config {
     importMaxBytes: integer(env, 'HUB_IMPORT_MAX_BYTES', 2_147_483_648, 1024, Number.MAX_SAFE_INTEGER),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     shutdownGraceMs: integer(env, 'HUB_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    statementTimeoutMs: {
+      dci: integer(env, 'HUB_DCI_STATEMENT_TIMEOUT_MS', 5000, 0, 3_600_000),
+      fhir: integer(env, 'HUB_FHIR_STATEMENT_TIMEOUT_MS', 5000, 0, 3_600_000),
+      api: integer(env, 'HUB_API_STATEMENT_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    },
     dci: {
       senderId: env.DCI_SENDER_ID || 'convergence-hub',
       clockSkewSeconds: integer(env, 'DCI_CLOCK_SKEW', 300, 1, 86_400),

@@ -57,6 +57,7 @@ const BY_STATUS: Record<number, IssueType> = {
   415: 'not-supported',
   422: 'processing',
   429: 'throttled',
+  503: 'timeout',
 };
 
 export interface FailureResponse {

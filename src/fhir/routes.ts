@@ -10,6 +10,7 @@ import { IdentifierSystems } from './identifier-systems.js';
 import { assertJsonBody, assertJsonWanted, FHIR_JSON, sendResource, wantsStrict } from './media.js';
 import { capabilityStatement } from './metadata.js';
 import { badRequest, failureOf, FhirError, outcome } from './outcome.js';
+import { RETRY_AFTER_SECONDS } from '../http/error-handler.js';
 import { resourceTypes, type Page, type ResourceType } from './resources.js';
 import { checkedRevIncludes, REVINCLUDE_LIMIT, revInclude, uniqueIncluded } from './search/revinclude.js';
 import { parseSearch } from './search/request.js';
@@ -54,6 +55,7 @@ export async function fhirRoutes(app: FastifyInstance, { db, config }: { db: Db;
       failure = { status: 500, body: outcome('exception', 'an unexpected error occurred; it has been logged') };
     }
     if (failure.challenge) reply.header('www-authenticate', failure.challenge);
+    if (failure.status === 503) reply.header('retry-after', RETRY_AFTER_SECONDS);
     return sendResource(reply, queryOf(request), failure.status, failure.body);
   });
   app.setNotFoundHandler((request, reply) =>

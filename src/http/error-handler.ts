@@ -23,6 +23,9 @@ const CONSTRAINTS: Record<string, { message: string; pointer?: string }> = {
   clients_location_id_locations_id_fk: { message: 'location_id does not name a location', pointer: '/location_id' },
 };
 
+/** What a 503 answer (a statement timeout) suggests waiting before a retry. */
+export const RETRY_AFTER_SECONDS = '5';
+
 /** Drizzle wraps driver errors (`cause`); both postgres.js and PGlite carry the SQLSTATE in `code`. */
 function pgErrorOf(err: unknown): PgError | undefined {
   for (let e = err as { cause?: unknown } | undefined, depth = 0; e && depth < 3; e = e.cause as typeof e, depth++) {
@@ -48,6 +51,9 @@ function fromDatabase(pg: PgError): Problem | undefined {
     case '40001':
     case '40P01':
       return problem(409, 'conflict', 'the record was changed concurrently; retry the request');
+    case '57014':
+      // query_canceled: the surface's statement timeout fired (or the client went away, and nobody reads this).
+      return problem(503, 'timeout', 'the request took longer than this service allows; narrow it or retry later');
     default:
       return undefined;
   }
@@ -84,6 +90,7 @@ export function registerErrorHandling(app: FastifyInstance) {
     }
     const pg = pgErrorOf(err);
     const fromDb = pg && fromDatabase(pg);
+    if (fromDb?.status === 503) reply.header('retry-after', RETRY_AFTER_SECONDS);
     if (fromDb) return sendProblem(request, reply, fromDb);
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {
