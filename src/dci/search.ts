@@ -87,6 +87,10 @@ function pageOf(criteria: SearchCriteria, maxRecords: number): { size: number; n
   return { size: p.page_size, number, paginated: true };
 }
 
+/** The records a search reads: live ones of the kind, inside the partner's geographic scope, that the query selects. */
+export const searchCondition = (actor: Actor, kind: RecordKind, where: SQL): SQL =>
+  and(isNull(kind.table.deletedAt), withinScope(actor, kind.table.locationId), kind.scope, where)!;
+
 /**
  * Runs one search item over the registry: live records only, inside the partner's geographic scope, sorted (ties by
  * id, so pages are stable) and paged. An unpaginated search matching more than `maxRecords` is refused.
@@ -106,7 +110,7 @@ export async function runSearch(db: Db, actor: Actor, registry: DciRegistry, cri
   }
   const order = compileSort(kind.attributes, criteria.sort);
   const table = kind.table;
-  const condition = and(isNull(table.deletedAt), withinScope(actor, table.locationId), kind.scope, where)!;
+  const condition = searchCondition(actor, kind, where);
 
   const [counted] = await queryRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM ${table} WHERE ${condition}`);
   const total = Number(counted?.n ?? 0);
