@@ -9,11 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
-import { calculateJwkThumbprint, CompactSign, exportJWK, generateKeyPair } from 'jose';
-import { benchHub, compare, pick, say, settings, settle } from './support.js';
+import { benchHub, compare, dciPartner, pick, say, settings, settle } from './support.js';
 
 // Messages are signed before the run, so the clock window must cover the whole run.
-const { raw, hub, token, adminToken, close } = await benchHub('hub_bench_dci_search', { DCI_CLOCK_SKEW: '3600' });
+const bench = await benchHub('hub_bench_dci_search', { DCI_CLOCK_SKEW: '3600' });
+const { raw, hub, close } = bench;
 const individuals = settings.individuals;
 const started = Date.now();
 await raw`
@@ -25,17 +25,7 @@ await raw`INSERT INTO identifiers (individual_id, type, value) SELECT id, 'UIN',
 await settle(raw, started, `${individuals} individuals with identifiers`);
 const uins = (await raw`SELECT value FROM identifiers ORDER BY random() LIMIT 10000`).map((r) => r.value as string);
 
-const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-const jwk = await exportJWK(publicKey);
-const kid = await calculateJwkThumbprint(jwk);
-const created = await hub.inject({
-  method: 'POST',
-  url: '/api/v1/clients',
-  headers: { authorization: `Bearer ${await adminToken()}` },
-  payload: { name: 'bench partner', scopes: ['dci:search'], jwks: { keys: [{ ...jwk, kid, alg: 'ES256' }] }, dci: { sender_id: 'bench-spmis' } },
-});
-const partner = created.json();
-const partnerToken = await token(partner.client_id, partner.client_secret);
+const partner = await dciPartner(bench, 'bench-spmis');
 
 // Every message needs its own message_id (replays are refused), so enough signed bodies are made up front.
 const bodyCount = Number(process.env.BENCH_MESSAGES ?? 60_000);
@@ -51,8 +41,7 @@ for (let i = 0; i < bodyCount; i++) {
       ],
     },
   };
-  const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify(content))).setProtectedHeader({ alg: 'ES256', kid }).sign(privateKey);
-  bodies.push(JSON.stringify({ signature, ...content }));
+  bodies.push(await partner.sign(content));
 }
 say(`signed ${bodyCount} messages in ${((Date.now() - signingStarted) / 1000).toFixed(1)} s`);
 
@@ -74,7 +63,7 @@ const sent = await compare(
     origin: hub.listeningOrigin,
     path: () => '/dci/sr/registry/sync/search',
     method: 'POST',
-    headers: { ...json, authorization: `Bearer ${partnerToken}` },
+    headers: { ...json, authorization: `Bearer ${partner.token}` },
     body: () => bodies[next++ % bodyCount]!,
   },
 );

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { calculateJwkThumbprint, CompactSign, exportJWK, generateKeyPair } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import postgres from 'postgres';
 import { buildApp } from '../src/app.js';
@@ -142,3 +143,25 @@ export async function compare(baseline: Target, measured: Target): Promise<numbe
 }
 
 export const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]!;
+
+/** A DCI partner registered on the bench hub (dci:search, an ES256 key): its token, and `sign` for message bodies. */
+export async function dciPartner(b: BenchHub, senderId: string) {
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(jwk);
+  const created = await b.hub.inject({
+    method: 'POST',
+    url: '/api/v1/clients',
+    headers: { authorization: `Bearer ${await b.adminToken()}` },
+    payload: { name: 'bench partner', scopes: ['dci:search'], jwks: { keys: [{ ...jwk, kid, alg: 'ES256' }] }, dci: { sender_id: senderId } },
+  });
+  const partner = created.json();
+  return {
+    token: await b.token(partner.client_id, partner.client_secret),
+    /** The JSON body of a signed message (compact JWS of {header, message}). */
+    sign: async (content: { header: unknown; message: unknown }) => {
+      const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify(content))).setProtectedHeader({ alg: 'ES256', kid }).sign(privateKey);
+      return JSON.stringify({ signature, ...content });
+    },
+  };
+}
