@@ -8,10 +8,11 @@
  *   BENCH_MESSAGES (signed messages made up front, default 60000)
  */
 import Fastify from 'fastify';
-import { benchHub, compare, partnerSigner, pick, say, settings, settle, signedSearch } from './support.js';
+import { benchHub, compare, dciPartner, pick, say, settings, settle, signedSearch } from './support.js';
 
 // Messages are signed before the run, so the clock window must cover the whole run.
-const { raw, hub, token, adminToken, close } = await benchHub('hub_bench_dci_search', { DCI_CLOCK_SKEW: '3600' });
+const bench = await benchHub('hub_bench_dci_search', { DCI_CLOCK_SKEW: '3600' });
+const { raw, hub, close } = bench;
 const individuals = settings.individuals;
 const started = Date.now();
 await raw`
@@ -23,21 +24,13 @@ await raw`INSERT INTO identifiers (individual_id, type, value) SELECT id, 'UIN',
 await settle(raw, started, `${individuals} individuals with identifiers`);
 const uins = (await raw`SELECT value FROM identifiers ORDER BY random() LIMIT 10000`).map((r) => r.value as string);
 
-const signer = await partnerSigner();
-const created = await hub.inject({
-  method: 'POST',
-  url: '/api/v1/clients',
-  headers: { authorization: `Bearer ${await adminToken()}` },
-  payload: { name: 'bench partner', scopes: ['dci:search'], jwks: { keys: [signer.jwk] }, dci: { sender_id: 'bench-spmis' } },
-});
-const partner = created.json();
-const partnerToken = await token(partner.client_id, partner.client_secret);
+const partner = await dciPartner(bench, 'bench-spmis');
 
 // Every message needs its own message_id (replays are refused), so enough signed bodies are made up front.
 const bodyCount = Number(process.env.BENCH_MESSAGES ?? 60_000);
 const signingStarted = Date.now();
 const bodies: string[] = [];
-for (let i = 0; i < bodyCount; i++) bodies.push(await signedSearch(signer, 'bench-spmis', uins[i % uins.length]!));
+for (let i = 0; i < bodyCount; i++) bodies.push(await signedSearch(partner.signer, 'bench-spmis', uins[i % uins.length]!));
 say(`signed ${bodyCount} messages in ${((Date.now() - signingStarted) / 1000).toFixed(1)} s`);
 
 const bare = Fastify();
@@ -58,7 +51,7 @@ const sent = await compare(
     origin: hub.listeningOrigin,
     path: () => '/dci/sr/registry/sync/search',
     method: 'POST',
-    headers: { ...json, authorization: `Bearer ${partnerToken}` },
+    headers: { ...json, authorization: `Bearer ${partner.token}` },
     body: () => bodies[next++ % bodyCount]!,
   },
 );

@@ -184,6 +184,28 @@ export async function signedSearch(signer: PartnerSigner, senderId: string, uin:
       ],
     },
   };
+  return signMessage(signer, content);
+}
+
+/** The JSON body of a signed message (compact JWS of {header, message}). */
+export async function signMessage(signer: PartnerSigner, content: { header: unknown; message: unknown }): Promise<string> {
   const signature = await new CompactSign(new TextEncoder().encode(JSON.stringify(content))).setProtectedHeader({ alg: 'ES256', kid: signer.kid }).sign(signer.privateKey);
   return JSON.stringify({ signature, ...content });
+}
+
+/** A DCI partner registered on the bench hub (dci:search, an ES256 key): its signer and token. */
+export async function dciPartner(b: BenchHub, senderId: string) {
+  const signer = await partnerSigner();
+  const created = await b.hub.inject({
+    method: 'POST',
+    url: '/api/v1/clients',
+    headers: { authorization: `Bearer ${await b.adminToken()}` },
+    payload: { name: 'bench partner', scopes: ['dci:search'], jwks: { keys: [signer.jwk] }, dci: { sender_id: senderId } },
+  });
+  const partner = created.json();
+  return {
+    signer,
+    token: await b.token(partner.client_id, partner.client_secret),
+    sign: (content: { header: unknown; message: unknown }) => signMessage(signer, content),
+  };
 }

@@ -36,6 +36,7 @@ import { taskRoutes } from './http/api/tasks.js';
 import { fhirRoutes, FHIR_PREFIX } from './fhir/routes.js';
 import { registerAuthentication } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { registerStatementLimits } from './http/statement-limits.js';
 import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
 import { registerOpenApi } from './http/openapi.js';
 import { recordRoutes } from './http/route-list.js';
@@ -103,6 +104,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   recordRoutes(app);
   app.addSchema(Problem);
   registerErrorHandling(app);
+  registerStatementLimits(app, config.statementTimeoutMs);
   await registerOpenApi(app);
   await app.register(helmet, { contentSecurityPolicy: false });
   // Callers are counted by address before a token is checked, and by client once it has been.
@@ -155,7 +157,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   const dci: DciContext = { db, keys, config: config.dci, jobs };
   if (workers) {
     const handlers = [socialRegistry, crvsRegistry].flatMap((registry) => Object.values(dciHandlers(dci, registry)));
-    await jobs.workAll([callbackWorker(db, keys, config.dci.callbacks), processWorker(dci, handlers), importWorker(database), ...paymentWorkers(payments), ...pullWorkers(db, registries, app.log)]);
+    await jobs.workAll([callbackWorker(db, keys, config.dci.callbacks), processWorker(dci, handlers, config.statementTimeoutMs.dci), importWorker(database), ...paymentWorkers(payments), ...pullWorkers(db, registries, app.log)]);
     let dispatcher: { stop(): Promise<void> } | undefined;
     app.addHook('onReady', async () => {
       dispatcher = startNotifyDispatcher(dci, { sr: socialRegistry, crvs: crvsRegistry }, {

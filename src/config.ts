@@ -26,6 +26,8 @@ export interface Config {
   logLevel: string;
   /** How long SIGTERM waits for in-flight requests before the process exits anyway. */
   shutdownGraceMs: number;
+  /** Longest one SQL statement of a request may run, per surface (0: unbounded); PostgreSQL only. */
+  statementTimeoutMs: { dci: number; fhir: number; api: number };
   /** FHIR `Identifier.system` URI of each registry identifier type that has an official one (e.g. NIN). */
   fhirIdentifierSystems: Record<string, string>;
   dci: DciConfig;
@@ -100,6 +102,10 @@ export interface DciConfig {
   maxRecords: number;
   /** Most search_request items in one message. */
   maxBatch: number;
+  /** How large an expression or predicate query may be; larger ones are refused before any SQL runs. */
+  queryLimits: { terms: number; depth: number; orWidth: number; inValues: number };
+  /** Refuse queries no index can serve (they would scan every record); off only for small registries. */
+  indexedQueriesOnly: boolean;
   /** Query attribute names (as partners use them) → custom attributes of individuals and groups. */
   attributes: Record<string, DciCustomAttribute>;
   /** Other names partners use for query attributes → the attribute they mean (on top of the built-in aliases). */
@@ -407,11 +413,23 @@ export function loadConfig(env: Env = process.env): Config {
     importMaxBytes: integer(env, 'HUB_IMPORT_MAX_BYTES', 2_147_483_648, 1024, Number.MAX_SAFE_INTEGER),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     shutdownGraceMs: integer(env, 'HUB_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    statementTimeoutMs: {
+      dci: integer(env, 'HUB_DCI_STATEMENT_TIMEOUT_MS', 5000, 0, 3_600_000),
+      fhir: integer(env, 'HUB_FHIR_STATEMENT_TIMEOUT_MS', 5000, 0, 3_600_000),
+      api: integer(env, 'HUB_API_STATEMENT_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    },
     dci: {
       senderId: env.DCI_SENDER_ID || 'convergence-hub',
       clockSkewSeconds: integer(env, 'DCI_CLOCK_SKEW', 300, 1, 86_400),
       maxRecords: integer(env, 'DCI_MAX_RECORDS', 1000, 1, 100_000),
       maxBatch: integer(env, 'DCI_MAX_BATCH', 50, 1, 1000),
+      queryLimits: {
+        terms: integer(env, 'DCI_QUERY_MAX_TERMS', 50, 1, 1000),
+        depth: integer(env, 'DCI_QUERY_MAX_DEPTH', 6, 1, 16),
+        orWidth: integer(env, 'DCI_QUERY_MAX_OR', 50, 1, 1000),
+        inValues: integer(env, 'DCI_QUERY_MAX_IN', 1000, 1, 10_000),
+      },
+      indexedQueriesOnly: oneOf(env, 'DCI_INDEXED_QUERIES_ONLY', ['true', 'false'] as const, 'true') === 'true',
       attributes: dciAttributes(env),
       aliases: dciAliases(env),
       callbacks: {

@@ -18,6 +18,7 @@ import postgres from 'postgres';
 import * as schema from './schema/index.js';
 import { acquireDirectoryLock } from './lock.js';
 import { asPgValue } from './pg-value.js';
+import { boundedClient } from './statement-limits.js';
 
 export type Schema = typeof schema;
 /** One Drizzle type over both drivers; a transaction is also a Db. */
@@ -116,28 +117,22 @@ async function openPglite(dataDir: string | undefined, from?: Blob): Promise<Dat
   };
 }
 
-/**
- * Drizzle runs its (unnamed) queries unprepared, so PostgreSQL parses and plans each one on every call. postgres.js
- * can instead keep one prepared statement per query text on each connection; our query texts are parameterised and
- * few, so hot reads skip the parse and plan.
- */
-function preparingAll(client: postgres.Sql): postgres.Sql {
-  const unsafe = client.unsafe.bind(client);
-  client.unsafe = ((query: string, args?: unknown[], options?: postgres.UnsafeQueryOptions) =>
-    unsafe(query, args as never, { ...options, prepare: true })) as typeof client.unsafe;
-  return client;
-}
-
 async function openPostgres(url: string): Promise<Database> {
   // JIT compiling a statement with a compiled formula (many expressions) costs about a second,
   // more than running it: eligibility previews, enrolment and cycle generation run faster without it.
-  const client = preparingAll(postgres(url, { max: 10, onnotice: () => {}, connection: { jit: 'off' } }));
-  const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  // client_connection_check_interval (PostgreSQL 14+): a backend whose client died (a hub killed mid-query) stops
+  // its statement within seconds instead of running it to the end.
+  const client = postgres(url, { max: 10, onnotice: () => {}, connection: { jit: 'off', client_connection_check_interval: '2s' } });
+  // Bulk loads (imports, seeds) take as long as they take: their transactions run outside the statement limits.
+  const begin = client.begin.bind(client);
+  // Drizzle runs its (unnamed) queries unprepared, so PostgreSQL would parse and plan each one on every call;
+  // our query texts are parameterised and few, so one prepared statement per text on each connection.
+  const db = drizzlePostgres(boundedClient(client, true), { schema }) as unknown as Db;
   return {
     db,
     kind: 'postgres',
     bulk: (run) =>
-      client.begin((ptx) =>
+      begin((ptx) =>
         run({
           // Drizzle reads the driver's type options from the client; a transaction handle does not carry them.
           db: drizzlePostgres(Object.assign(ptx, { options: client.options }) as unknown as postgres.Sql, { schema }) as unknown as Db,

@@ -2,7 +2,9 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { DciConfig } from '../config.js';
 import { individuals } from '../db/schema/index.js';
 import { ItemRejection } from './codes.js';
-import { attributeFor, IDENTIFIER_TYPE, type Attribute } from './criteria/attributes.js';
+import { attributeFor, comparing, IDENTIFIER_TYPE, type Attribute } from './criteria/attributes.js';
+import { inLocation } from './criteria/compile.js';
+import type { Operator, Scalar } from './criteria/model.js';
 import { compileIdTypeValue } from './criteria/idtype-value.js';
 import { crvsPersonRecords, vitalEvent } from './crvs-records.js';
 import type { DciRegistry, RecordKind } from './registry.js';
@@ -58,16 +60,33 @@ const latest = (column: SQL, eventType: string | undefined) =>
  */
 function crvsAttribute(name: string, eventType: string | undefined, config: DciConfig): Attribute | undefined {
   const registered = (type: string) => sql`(SELECT min(e.registration_number) ${eventsOf(type)})`;
+  // The people with a registration (of the type) whose column compares: the civil_events indexes find them.
+  const registrants = (type: string | undefined, ops: readonly Operator[], where: (values: Scalar[], op: Operator) => SQL) =>
+    type === undefined ? undefined : (op: Operator, values: Scalar[]) =>
+      ops.includes(op) ? sql`SELECT e.subject_id FROM civil_events e WHERE e.event_type = ${type} AND ${where(values, op)}` : undefined;
+  const placed = (type: string | undefined) =>
+    registrants(type, ['eq', 'in'], (codes) => inLocation(sql`e.place_id`, codes));
   const ATTRIBUTES: Record<string, Attribute> = {
-    registration_date: { sql: latest(sql`e.registration_date`, eventType), type: 'date' },
+    registration_date: {
+      sql: latest(sql`e.registration_date`, eventType),
+      type: 'date',
+      candidates: registrants(eventType, ['eq', 'in', 'lt', 'lte', 'gt', 'gte'], (values, op) => comparing(sql`e.registration_date`, op, values)),
+    },
     event_date: { sql: latest(sql`e.event_date`, eventType), type: 'date' },
-    place: { sql: latest(sql`e.place_id`, eventType), type: 'location' },
-    birth_place: { sql: latest(sql`e.place_id`, 'birth'), type: 'location' },
-    death_place: { sql: latest(sql`e.place_id`, 'death'), type: 'location' },
+    place: { sql: latest(sql`e.place_id`, eventType), type: 'location', candidates: placed(eventType) },
+    birth_place: { sql: latest(sql`e.place_id`, 'birth'), type: 'location', candidates: placed('birth') },
+    death_place: { sql: latest(sql`e.place_id`, 'death'), type: 'location', candidates: placed('death') },
     date_of_death: { sql: sql`${individuals.deathDate}`, type: 'date' },
   };
   const upper = name.toUpperCase();
-  if (REGISTRATION_TYPES[upper]) return { sql: registered(REGISTRATION_TYPES[upper]), type: 'text' };
+  if (REGISTRATION_TYPES[upper]) {
+    const type = REGISTRATION_TYPES[upper];
+    return {
+      sql: registered(type),
+      type: 'text',
+      candidates: registrants(type, ['eq', 'in'], (values) => comparing(sql`e.registration_number`, 'in', values)),
+    };
+  }
   return ATTRIBUTES[name] ?? attributeFor('Member', IDENTIFIER_ALIASES[name] ?? name, config);
 }
 
@@ -93,7 +112,7 @@ function person(eventType: string | undefined, config: DciConfig): RecordKind {
     changeEntity: 'individual',
     // The CRVS knows people through their registrations: someone with no civil event is not one of its records.
     scope: sql`EXISTS (SELECT 1 ${eventsOf(eventType)})`,
-    attributes: { label: 'CRVS Person', resolve: (name) => crvsAttribute(name, eventType, config) },
+    attributes: { label: 'CRVS Person', table: individuals, resolve: (name) => crvsAttribute(name, eventType, config) },
     idTypeValue,
     records: (db, _actor, ids) => crvsPersonRecords(db, ids),
   };

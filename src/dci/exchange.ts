@@ -8,6 +8,7 @@ import type { JobQueue, Worker } from '../jobs/queue.js';
 import type { Actor } from '../security/actor.js';
 import type { KeyStore } from '../security/keys.js';
 import { callbackUrl, enqueueCallback, type Callback } from './callbacks.js';
+import { withStatementLimits } from '../db/statement-limits.js';
 import { DciError, HeaderRejection } from './codes.js';
 import { decryptMessage, sealContent, type EncryptionKey } from './encryption.js';
 import { checkHeader, parseEnvelope, responseHeader, type Envelope, type ReceivedEnvelope, type RequestHeader, type ResponseHeader } from './envelope.js';
@@ -308,11 +309,12 @@ export const PROCESS_QUEUE = { name: 'dci-process', retryLimit: 5, retryDelaySec
  * the answer, in one database transaction — so a crash before the commit retries the whole, and one after it never
  * repeats the work (the row is no longer pending).
  */
-export function processWorker(ctx: DciContext, handlers: readonly ExchangeHandler<never>[]): Worker<AcceptedRequest> {
+export function processWorker(ctx: DciContext, handlers: readonly ExchangeHandler<never>[], statementTimeoutMs: number): Worker<AcceptedRequest> {
   const byAction = new Map(handlers.map((h) => [`${h.registry}:${h.action}`, h]));
   return {
     queue: PROCESS_QUEUE,
-    handler: async (request) => {
+    // An asynchronous search is the same partner's query as a synchronous one: the same statement timeout.
+    handler: (request) => withStatementLimits({ timeoutMs: statementTimeoutMs }, async () => {
       const handler = byAction.get(`${request.registry ?? 'sr'}:${request.action}`);
       if (!handler) throw new Error(`no DCI handler for action ${request.action} of registry ${request.registry}`);
       let partner: Partner | undefined;
@@ -333,6 +335,6 @@ export function processWorker(ctx: DciContext, handlers: readonly ExchangeHandle
         const header = responseHeader(request.header, { action: handler.answerAction, status: 'succ', senderId: ctx.config.senderId, completed: done.completed });
         await enqueueCallback(tx, ctx.jobs, { transaction: row.id, url: request.url, header, message: done.message });
       });
-    },
+    }),
   };
 }

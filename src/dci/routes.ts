@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { databaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.js';
+import { databaseProblem } from '../http/error-handler.js';
 import { DciError } from './codes.js';
 import { acceptAsync, errorAnswer, exchange, type DciContext, type ExchangeHandler } from './exchange.js';
 import type { DciRegistry } from './registry.js';
@@ -34,7 +35,13 @@ export const dciRegistryRoutes: FastifyPluginAsync<DciContext & { registry: DciR
   });
   const route = <M>(path: string, scope: string, handler: ExchangeHandler<M>, mode: 'sync' | 'async') =>
     app.post(path, { config: { scope }, schema: { hide: true } }, async (request, reply) => {
-      const answer = await (mode === 'sync' ? exchange : acceptAsync)(ctx, request.actor, request.body, handler);
+      const answer = await (mode === 'sync' ? exchange : acceptAsync)(ctx, request.actor, request.body, handler).catch((err: unknown) => {
+        // A statement cancelled by the timeout: the spec's HttpErrorResponse, not a 500.
+        const timeout = databaseProblem(err)?.status === 503;
+        if (!timeout) throw err;
+        reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+        return errorAnswer(new DciError(503, 'err.request.timeout', 'the search took longer than this registry allows; narrow it or retry later'));
+      });
       return reply.code(answer.httpStatus).send(answer.body);
     });
 

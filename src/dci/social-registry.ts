@@ -32,7 +32,7 @@ function kind(entity: Entity, config: DciConfig): RecordKind {
       regRecordType: 'Group',
       table: groups,
       changeEntity: 'group',
-      attributes: { label: 'Group', resolve: (name) => attributeFor('Group', name, config) },
+      attributes: { label: 'Group', table: groups, resolve: (name) => attributeFor('Group', name, config) },
       idTypeValue: (query) => compileIdTypeValue('Group', query),
       records: (db, actor, ids) => groupRecords(db, actor, ids, config.attributes),
     };
@@ -42,7 +42,7 @@ function kind(entity: Entity, config: DciConfig): RecordKind {
     regRecordType: 'SRPerson',
     table: individuals,
     changeEntity: 'individual',
-    attributes: { label: 'Member', resolve: (name) => attributeFor('Member', name, config) },
+    attributes: { label: 'Member', table: individuals, resolve: (name) => attributeFor('Member', name, config) },
     idTypeValue: (query) => compileIdTypeValue('Member', query),
     records: (db, _actor, ids) => personRecords(db, ids),
   };

@@ -7,7 +7,7 @@ import { answerEach, itemErrors } from './item-errors.js';
 import type { DciRegistry } from './registry.js';
 import { describeErrors, validator } from './schemas.js';
 import { withRegistryAttributes } from './criteria/vocabulary.js';
-import { compileCriteria, type SearchCriteria } from './search.js';
+import { compileCriteria, parseWithinLimits, type SearchCriteria } from './search.js';
 
 interface SubscribeItem {
   reference_id: string;
@@ -61,7 +61,8 @@ export function subscribeHandler(ctx: DciContext, registry: DciRegistry): Exchan
         const kind = registry.subscriptionRecords(criteria.notify_record_type, event, vocabulary);
         const entity = kind.name;
         try {
-          compileCriteria(registry, { query_type: filterType, query: criteria.filter }, vocabulary, kind);
+          const filter = { query_type: filterType, query: criteria.filter };
+          compileCriteria(registry, filter, vocabulary, kind, parseWithinLimits(filter, ctx.config.queryLimits));
         } catch (err) {
           if (err instanceof ItemRejection) throw new ItemRejection('rjct.notify_details.invalid', err.message);
           throw err;

@@ -58,6 +58,7 @@ const BY_STATUS: Record<number, IssueType> = {
   415: 'not-supported',
   422: 'processing',
   429: 'throttled',
+  503: 'timeout',
 };
 
 export interface FailureResponse {
@@ -89,7 +90,13 @@ export function failureOf(err: unknown): FailureResponse | undefined {
     return { status: 503, body: outcome('transient', 'the database is unavailable; retry later'), retryAfter: RETRY_AFTER_SECONDS };
   }
   const db = databaseProblem(err);
-  if (db) return { status: db.status, body: outcome(db.status === 409 ? 'duplicate' : (BY_STATUS[db.status] ?? 'invalid'), db.detail ?? db.title) };
+  if (db) {
+    return {
+      status: db.status,
+      body: outcome(db.status === 409 ? 'duplicate' : (BY_STATUS[db.status] ?? 'invalid'), db.detail ?? db.title),
+      ...(db.status === 503 ? { retryAfter: RETRY_AFTER_SECONDS } : {}),
+    };
+  }
   const status = (err as FastifyError).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { status, body: outcome(BY_STATUS[status] ?? 'invalid', (err as Error).message) };

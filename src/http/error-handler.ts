@@ -49,6 +49,9 @@ function fromDatabase(pg: PgError): Problem | undefined {
     case '40001':
     case '40P01':
       return problem(409, 'conflict', 'the record was changed concurrently; retry the request');
+    case '57014':
+      // query_canceled: the surface's statement timeout fired (or the client went away, and nobody reads this).
+      return problem(503, 'timeout', 'the request took longer than this service allows; narrow it or retry later');
     default:
       return undefined;
   }
@@ -92,6 +95,7 @@ export function registerErrorHandling(app: FastifyInstance) {
     }
     const pg = pgErrorOf(err);
     const fromDb = pg && fromDatabase(pg);
+    if (fromDb?.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     if (fromDb) return sendProblem(request, reply, fromDb);
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {

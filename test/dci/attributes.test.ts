@@ -9,7 +9,8 @@ const expression = (query: Record<string, unknown>, extra: Record<string, unknow
   searchItem({ query_type: 'expression', query: { value: { expression: { query } } }, ...extra });
 
 t.test('query attributes: configured aliases, and the registry’s own attribute definitions', async (t) => {
-  const hub = await testHub(t, { DCI_ATTRIBUTE_ALIASES: JSON.stringify({ hh_size: 'group_size', hh_poverty: 'poverty_score', herd: 'livestock' }) });
+  // Attribute naming over a handful of records, scans included; the index policy is test/dci/query-limits.test.ts's.
+  const hub = await testHub(t, { DCI_INDEXED_QUERIES_ONLY: 'false', DCI_ATTRIBUTE_ALIASES: JSON.stringify({ hh_size: 'group_size', hh_poverty: 'poverty_score', herd: 'livestock' }) });
   const { groups } = await seedRegistry(hub);
   const partner = await registerPartner(hub);
   const search = async (items: Record<string, unknown>[]) => {

@@ -7,7 +7,8 @@ import { testHub } from '../helpers/hub.js';
 const SEARCH = '/registry/sync/search';
 
 t.test('sync search: query types, entities, sort, pagination and batches, answered in the spec shapes', async (t) => {
-  const hub = await testHub(t);
+  // Query semantics over a handful of records, scans included; the index policy is test/dci/query-limits.test.ts's.
+  const hub = await testHub(t, { DCI_INDEXED_QUERIES_ONLY: 'false' });
   await seedRegistry(hub);
   const partner = await registerPartner(hub);
 
@@ -230,7 +231,7 @@ t.test('sync search: query types, entities, sort, pagination and batches, answer
 });
 
 t.test('too many records, and the geographic scope of the partner', async (t) => {
-  const hub = await testHub(t, { DCI_MAX_RECORDS: '3' });
+  const hub = await testHub(t, { DCI_MAX_RECORDS: '3', DCI_INDEXED_QUERIES_ONLY: 'false' });
   const { locations, groups } = await seedRegistry(hub);
   const partner = await registerPartner(hub);
   const everyone = { query_type: 'expression', query: { value: { expression: { query: { age: { $gte: 0 } } } } } };

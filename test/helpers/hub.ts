@@ -91,7 +91,7 @@ function pgliteSnapshot(): Promise<Blob> {
   return migratedSnapshot;
 }
 
-const withDatabaseName = (serverUrl: string, name: string) => {
+export const withDatabaseName = (serverUrl: string, name: string) => {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();

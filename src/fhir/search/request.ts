@@ -1,11 +1,16 @@
 import { or, type SQL } from 'drizzle-orm';
 import type { Ordering, Position } from '../../db/sorted-keyset.js';
-import { badRequest, notSupported } from '../outcome.js';
+import { badRequest, FhirError, notSupported } from '../outcome.js';
 import { decodeSearchCursor } from './cursor.js';
 import type { SearchParameter } from './parameter.js';
 
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 500;
+/** Largest search the hub runs: search parameters in one query, and comma-separated alternatives of one (each an OR). */
+export const MAX_PARAMETERS = 20;
+export const MAX_OR_VALUES = 50;
+
+const tooCostly = (message: string, expression: string[]) => new FhirError(400, 'too-costly', message, expression);
 
 /** Result parameters the hub understands, whatever the resource. `_format` and `_pretty` are read by the routes. */
 const CONTROL = new Set(['_count', '_summary', '_include', '_revinclude', '_sort', '_cursor', '_format', '_pretty']);
@@ -85,7 +90,10 @@ export function parseSearch(query: URLSearchParams, parameters: SearchParameter[
     }
     // R4 §3.1.1: a parameter with an empty value is ignored.
     if (value === '') continue;
-    const alternatives = orValues(value).map((v) => parameter.toSql(v, modifier));
+    const values = orValues(value);
+    if (values.length > MAX_OR_VALUES) throw tooCostly(`${name} has ${values.length} alternatives; at most ${MAX_OR_VALUES}`, [name]);
+    if (parsed.where.length >= MAX_PARAMETERS) throw tooCostly(`more than ${MAX_PARAMETERS} search parameters`, [name]);
+    const alternatives = values.map((v) => parameter.toSql(v, modifier));
     parsed.where.push(alternatives.length === 1 ? alternatives[0]! : or(...alternatives)!);
     parsed.applied.push([name, value]);
   }

@@ -1,0 +1,97 @@
+/**
+ * Every DCI query shape the hub accepts, EXPLAINed (ANALYZE) on a seeded registry: the plan's node types (no
+ * Seq Scan on the big tables expected) and its time; then sync searches whose expression is an $or of 10 and of 50
+ * identifiers (issue #14: 7.8 s and > 20 s before), timed end to end over HTTP.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:dci-explain
+ *   BENCH_INDIVIDUALS (default 1000000)
+ */
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { crvsRegistry } from '../src/dci/crvs-registry.js';
+import type { DciRegistry } from '../src/dci/registry.js';
+import { compileCriteria, searchCondition, type SearchCriteria } from '../src/dci/search.js';
+import { socialRegistry } from '../src/dci/social-registry.js';
+import { seedDatabase } from '../src/registry/seed/load.js';
+import { systemActor } from '../src/security/actor.js';
+import { benchHub, dciPartner, say, settings, settle } from './support.js';
+
+const BIG = new Set(['individuals', 'groups', 'identifiers', 'group_members', 'civil_events']);
+const bench = await benchHub('hub_bench_dci_explain');
+const { raw, hub, database, config, close } = bench;
+const actor = systemActor('bench');
+
+const started = Date.now();
+await seedDatabase(database, actor, { individuals: settings.individuals, seed: 14 });
+await settle(raw, started, `${settings.individuals} individuals`);
+
+const values = async (query: Promise<{ v: string }[]>) => (await query).map((r) => r.v);
+const nins = await values(raw`SELECT value AS v FROM identifiers WHERE type = 'NIN' ORDER BY random() LIMIT 50`);
+const brns = await values(raw`SELECT value AS v FROM identifiers WHERE type = 'BIRTH_REG_NO' ORDER BY random() LIMIT 2`);
+const [household] = await values(raw`SELECT code AS v FROM groups ORDER BY random() LIMIT 1`);
+const districts = await values(raw`SELECT code AS v FROM locations WHERE nlevel(path) = 2 ORDER BY random() LIMIT 2`);
+const [village] = await values(raw`SELECT code AS v FROM locations ORDER BY nlevel(path) DESC, random() LIMIT 1`);
+const [name] = (await raw`SELECT given_name, family_name FROM individuals ORDER BY random() LIMIT 1`) as unknown as { given_name: string; family_name: string }[];
+
+const expression = (query: unknown, extra: Record<string, unknown> = {}) => ({ query_type: 'expression', query: { value: { expression: { query } } }, ...extra }) as SearchCriteria;
+const ninTerms = (n: number) => nins.slice(0, n).map((v) => ({ NIN: v }));
+const SHAPES: [string, DciRegistry, SearchCriteria][] = [
+  ['idtype-value NIN', socialRegistry, { query_type: 'idtype-value', query: { type: 'NIN', value: nins[0] } }],
+  ['idtype-value HOUSEHOLD_ID (members)', socialRegistry, { query_type: 'idtype-value', query: { type: 'HOUSEHOLD_ID', value: household } }],
+  ['idtype-value NIN (households)', socialRegistry, { query_type: 'idtype-value', query: { type: 'NIN', value: nins[0] }, response_entity: 'Group' }],
+  ['NIN $in 10', socialRegistry, expression({ NIN: { $in: nins.slice(0, 10) } })],
+  ['$or of 10 NINs', socialRegistry, expression({ $or: ninTerms(10) })],
+  ['$or of 50 NINs', socialRegistry, expression({ $or: ninTerms(50) })],
+  ['$or of NIN and BIRTH_REG_NO', socialRegistry, expression({ $or: [{ NIN: nins[0] }, { BIRTH_REG_NO: brns[0] }] })],
+  ['NIN and sex', socialRegistry, expression({ NIN: nins[0], sex: 'female' })],
+  ['household_id', socialRegistry, expression({ household_id: household })],
+  ['location (a village)', socialRegistry, expression({ location: village })],
+  ['location and age range (under 5)', socialRegistry, expression({ location: village, age: { $lt: 5 } })],
+  ['birth_date range (one week)', socialRegistry, expression({ birth_date: { $gte: '2001-01-01', $lt: '2001-01-08' } })],
+  ['age = 100', socialRegistry, expression({ age: 100 })],
+  ['given_name and family_name', socialRegistry, expression({ given_name: name!.given_name, family_name: name!.family_name })],
+  ['$or of (NIN) and (location and age)', socialRegistry, expression({ $or: [{ NIN: nins[1] }, { $and: [{ location: village }, { age: { $gte: 90 } }] }] })],
+  ['Group household_id', socialRegistry, expression({ household_id: household }, { response_entity: 'Group' })],
+  ['Group location $in (two districts)', socialRegistry, expression({ location: { $in: districts } }, { response_entity: 'Group' })],
+  ['CRVS BIRTH_REG_NO', crvsRegistry, expression({ BIRTH_REG_NO: brns[0] })],
+];
+
+say('\nshape | plan nodes | Seq Scan on a big table | execution ms');
+for (const [what, registry, criteria] of SHAPES) {
+  const { kind, where } = compileCriteria(registry, criteria, config.dci);
+  const rows = await database.db.execute(sql`EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM ${kind.table} WHERE ${searchCondition(actor, kind, where)}`);
+  const [plan] = (rows as unknown as { 'QUERY PLAN': { Plan: Record<string, unknown>; 'Execution Time': number }[] }[])[0]!['QUERY PLAN'];
+  const nodes = new Set<string>();
+  const scans: string[] = [];
+  const walk = (node: Record<string, unknown>) => {
+    const relation = node['Relation Name'] as string | undefined;
+    nodes.add(`${node['Node Type']}${node['Index Name'] ? `(${node['Index Name']})` : relation ? `(${relation})` : ''}`);
+    if (node['Node Type'] === 'Seq Scan' && relation && BIG.has(relation)) scans.push(relation);
+    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+  };
+  walk(plan!.Plan);
+  say(`${what} | ${[...nodes].join(', ')} | ${scans.join(', ') || 'none'} | ${plan!['Execution Time'].toFixed(1)}`);
+}
+
+const partner = await dciPartner(bench, 'bench-explain');
+say('\nsync search over HTTP (one request each, after one warm-up)');
+for (const n of [10, 50]) {
+  for (const round of ['warm-up', 'timed']) {
+    const content = {
+      header: { version: '1.0.0', message_id: randomUUID(), message_ts: new Date().toISOString(), action: 'search', sender_id: 'bench-explain', total_count: 1 },
+      message: { transaction_id: randomUUID(), search_request: [{ reference_id: randomUUID(), timestamp: new Date().toISOString(), search_criteria: expression({ $or: ninTerms(n) }) }] },
+    };
+    const body = await partner.sign(content);
+    const t0 = performance.now();
+    const res = await fetch(`${hub.listeningOrigin}/dci/sr/registry/sync/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${partner.token}` },
+      body,
+    });
+    const answer = (await res.json()) as { message?: { search_response?: { status: string; data?: { reg_records: unknown[] } }[] } };
+    const ms = performance.now() - t0;
+    const item = answer.message?.search_response?.[0];
+    if (round === 'timed') say(`$or of ${n} NINs (${body.length} bytes): HTTP ${res.status}, ${item?.status}, ${item?.data?.reg_records.length ?? 0} records, ${ms.toFixed(0)} ms`);
+  }
+}
+await close();
