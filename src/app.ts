@@ -36,6 +36,7 @@ import { taskRoutes } from './http/api/tasks.js';
 import { fhirRoutes, FHIR_PREFIX } from './fhir/routes.js';
 import { registerAuthentication } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { registerInputGuard } from './http/input-guard.js';
 import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
 import { registerOpenApi } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
@@ -98,6 +99,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   });
   app.addSchema(Problem);
   registerErrorHandling(app);
+  registerInputGuard(app);
   await registerOpenApi(app);
   await app.register(helmet, { contentSecurityPolicy: false });
   registerAuthentication(app, { db, keys, tokens });

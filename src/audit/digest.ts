@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-
-const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const toWellFormed = (text: string) => text.replace(LONE_SURROGATES, '\uFFFD');
+import { toWellFormed } from '../text.js';
 
 /**
  * The value with every lone surrogate (in strings and property names) replaced by U+FFFD, as the database stores
@@ -20,7 +18,7 @@ function canonical(value: unknown): string {
   try {
     return canonicalize(value) ?? 'null';
   } catch (err) {
-    // RFC 8785 has no form for a lone surrogate. The edge refuses such text (http/text-guard.ts); should one get
+    // RFC 8785 has no form for a lone surrogate. The edge refuses such text (http/input-guard.ts); should one get
     // this far anyway, an audited change must not fail for it.
     if (!/lone surrogate/i.test((err as Error).message)) throw err;
     return canonicalize(wellFormed(value)) ?? 'null';

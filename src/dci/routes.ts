@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { acceptAsync, exchange, type DciContext, type ExchangeHandler } from './exchange.js';
+import { answerRefusalsAsDci } from './http-errors.js';
 import type { DciRegistry } from './registry.js';
 import { subscribeHandler, unsubscribeHandler } from './subscriptions.js';
 import { syncSearchHandler } from './sync-search.js';
@@ -22,6 +23,7 @@ export function dciHandlers(ctx: DciContext, registry: DciRegistry) {
  */
 export const dciRegistryRoutes: FastifyPluginAsync<DciContext & { registry: DciRegistry }> = async (app, { registry, ...ctx }) => {
   const handlers = dciHandlers(ctx, registry);
+  answerRefusalsAsDci(app);
   const route = <M>(path: string, scope: string, handler: ExchangeHandler<M>, mode: 'sync' | 'async') =>
     app.post(path, { config: { scope }, schema: { hide: true } }, async (request, reply) => {
       const answer = await (mode === 'sync' ? exchange : acceptAsync)(ctx, request.actor, request.body, handler);

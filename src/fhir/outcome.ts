@@ -2,6 +2,7 @@ import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes
 import type { FastifyError } from 'fastify';
 import { AuthError, HubError, type ErrorKind } from '../errors.js';
 import { databaseProblem } from '../http/error-handler.js';
+import { BadInputError } from '../http/input-guard.js';
 
 type IssueType = OperationOutcomeIssue['code'];
 
@@ -59,6 +60,13 @@ const BY_STATUS: Record<number, IssueType> = {
   429: 'throttled',
 };
 
+/** The refused element as FHIRPath (Patient.name[0].given[1]), or the search parameter's name. */
+function fhirPathOf({ place, root }: BadInputError): string {
+  if (place.in !== 'body') return String(place.path[0]);
+  const type = (root as { resourceType?: unknown } | undefined)?.resourceType;
+  return place.path.reduce<string>((path, step) => (typeof step === 'number' ? `${path}[${step}]` : `${path}.${step}`), typeof type === 'string' ? type : 'Resource');
+}
+
 export interface FailureResponse {
   status: number;
   body: OperationOutcome;
@@ -68,6 +76,7 @@ export interface FailureResponse {
 
 /** Any error thrown while serving a FHIR request, as the OperationOutcome answered for it (500 for the unexpected). */
 export function failureOf(err: unknown): FailureResponse | undefined {
+  if (err instanceof BadInputError) return { status: 400, body: outcome('invalid', err.message, 'error', [fhirPathOf(err)]) };
   if (err instanceof FhirError) {
     const body = err.issues ? { resourceType: 'OperationOutcome' as const, issue: err.issues } : outcome(err.code, err.message, 'error', err.expression);
     return { status: err.status, body };
