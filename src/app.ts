@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
+import { answerFrameworkError } from './framework-errors.js';
 import { callbackQueue, callbackWorker } from './dci/callbacks.js';
 import { PROCESS_QUEUE, processWorker, type DciContext } from './dci/exchange.js';
 import { startNotifyDispatcher } from './dci/notify.js';
@@ -83,6 +84,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
     bodyLimit: config.bodyLimitBytes,
+    frameworkErrors: answerFrameworkError,
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
