@@ -107,7 +107,9 @@ t.test('FHIR: bodies of the wrong JSON shape are a 400 naming the element, befor
   expectOutcome(t, await fhirPost(hub, 'Patient', { resourceType: 'Patient', name: [{ family: 'A', given: [null] }] }), 400, 'structure', 'Patient.name[0].given[0]');
   expectOutcome(t, await fhirPost(hub, 'Group', { resourceType: 'Group', type: 'person', actual: null }), 400, 'structure', 'Group.actual');
   expectOutcome(t, await fhirPost(hub, 'Group', { resourceType: 'Group', type: 'person', actual: true, member: {} }), 400, 'structure', 'Group.member');
-  expectOutcome(t, await fhirPost(hub, 'RelatedPerson', { resourceType: 'RelatedPerson', patient: [] }), 400, 'structure', 'RelatedPerson.patient');
+  const id = '00000000-0000-4000-8000-000000000000';
+  const put = await hub.request({ method: 'PUT', url: `/fhir/Patient/${id}`, payload: JSON.stringify({ resourceType: 'Patient', id, telecom: {} }), headers: { 'content-type': 'application/fhir+json' } });
+  expectOutcome(t, put, 400, 'structure', 'Patient.telecom');
   expectOutcome(t, await fhirPost(hub, 'Patient', { resourceType: 'Patient', name: [{ family: 'A\u0000' }] }), 400, 'invalid', 'Patient.name[0].family');
   expectOutcome(t, await hub.request({ method: 'GET', url: '/fhir/Patient?name=%00' }), 400, 'invalid', 'name');
 });
