@@ -60,11 +60,15 @@ const BY_STATUS: Record<number, IssueType> = {
   429: 'throttled',
 };
 
-/** The refused element as FHIRPath (Patient.name[0].given[1]), or the search parameter's name. */
+/** Steps into a resource (`name`, 0, `given`) as FHIRPath: Patient.name[0].given. */
+export const fhirPath = (resourceType: string, steps: (string | number)[]) =>
+  steps.reduce<string>((path, step) => (typeof step === 'number' ? `${path}[${step}]` : `${path}.${step}`), resourceType);
+
+/** The refused element as FHIRPath, or the search parameter's name. */
 function fhirPathOf({ place, root }: BadInputError): string {
   if (place.in !== 'body') return String(place.path[0]);
   const type = (root as { resourceType?: unknown } | undefined)?.resourceType;
-  return place.path.reduce<string>((path, step) => (typeof step === 'number' ? `${path}[${step}]` : `${path}.${step}`), typeof type === 'string' ? type : 'Resource');
+  return fhirPath(typeof type === 'string' ? type : 'Resource', place.path);
 }
 
 export interface FailureResponse {

