@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
+import { answerFrameworkError } from './framework-errors.js';
 import { callbackQueue, callbackWorker } from './dci/callbacks.js';
 import { PROCESS_QUEUE, processWorker, type DciContext } from './dci/exchange.js';
 import { startNotifyDispatcher } from './dci/notify.js';
@@ -37,6 +38,7 @@ import { fhirRoutes, FHIR_PREFIX } from './fhir/routes.js';
 import { registerAuthentication } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerStatementLimits } from './http/statement-limits.js';
+import { registerInputGuard } from './http/input-guard.js';
 import { oauthRoutes, TOKEN_PATH } from './http/oauth.js';
 import { registerOpenApi } from './http/openapi.js';
 import { recordRoutes } from './http/route-list.js';
@@ -87,6 +89,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
     genReqId: requestId,
     bodyLimit: config.bodyLimitBytes,
     ...(config.trustProxy ? { trustProxy: config.trustProxy } : {}),
+    frameworkErrors: answerFrameworkError,
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -105,6 +108,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
   app.addSchema(Problem);
   registerErrorHandling(app);
   registerStatementLimits(app, config.statementTimeoutMs);
+  registerInputGuard(app);
   await registerOpenApi(app);
   await app.register(helmet, { contentSecurityPolicy: false });
   // Callers are counted by address before a token is checked, and by client once it has been.

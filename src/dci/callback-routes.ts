@@ -3,6 +3,7 @@ import type { DciDisburseGateway } from '../adapters/payment/dci-disburse.js';
 import { receiveCallback } from '../adapters/registry/dci-intake.js';
 import type { RegistryAdapter } from '../adapters/registry/registries.js';
 import type { Db } from '../db/client.js';
+import { answerRefusalsAsDci } from './http-errors.js';
 
 const ACTIONS: Record<string, string> = {
   notify: 'notify',
@@ -18,6 +19,7 @@ const ACTIONS: Record<string, string> = {
  * verifies against that registry's keys.
  */
 export const dciCallbackRoutes: FastifyPluginAsync<{ db: Db; registries: Map<string, RegistryAdapter> }> = async (app, { db, registries }) => {
+  answerRefusalsAsDci(app);
   app.post<{ Params: { registry: string; '*': string } }>(
     '/:registry/registry/*',
     { config: { public: true }, schema: { hide: true } },
@@ -40,6 +42,7 @@ export const dciCallbackRoutes: FastifyPluginAsync<{ db: Db; registries: Map<str
  * verifies against that gateway's keys. Outcomes that do not match a payment are logged as a warning, not applied.
  */
 export const disburseCallbackRoutes: FastifyPluginAsync<{ gateways: Map<string, DciDisburseGateway> }> = async (app, { gateways }) => {
+  answerRefusalsAsDci(app);
   const receive = (action: 'on-disburse' | 'txn-on-status') => async (request: FastifyRequest<{ Params: { gateway: string } }>, reply: FastifyReply) => {
     const gateway = gateways.get(request.params.gateway);
     if (!gateway) return reply.code(404).send({ errors: [{ code: 'err.request.not_found', message: 'no such payment gateway' }] });

@@ -10,6 +10,7 @@ import type { KeyStore } from '../security/keys.js';
 import { callbackUrl, enqueueCallback, type Callback } from './callbacks.js';
 import { withStatementLimits } from '../db/statement-limits.js';
 import { DciError, HeaderRejection } from './codes.js';
+import { httpErrorBody } from './http-errors.js';
 import { decryptMessage, sealContent, type EncryptionKey } from './encryption.js';
 import { checkHeader, parseEnvelope, responseHeader, type Envelope, type ReceivedEnvelope, type RequestHeader, type ResponseHeader } from './envelope.js';
 import { partnerFor, type Partner } from './partners.js';
@@ -50,13 +51,9 @@ export interface ExchangeHandler<M> {
   process(tx: Db, exchange: { actor: Actor; partner: Partner; header: RequestHeader; message: M; row: TransactionRow }): Promise<ProcessOutcome>;
 }
 
-const errorBody = (err: DciError) => ({ code: err.code, message: err.message.slice(0, 999) });
+const errorBody = (err: DciError) => httpErrorBody(err.code, err.message).error;
 
-/**
- * The spec's HttpErrorResponse `{errors: [{code, message}]}`, plus the same as one `error` object (the shape of the
- * Ack's Error): DCI clients built on either look for one of the two.
- */
-export const errorAnswer = (err: DciError): DciAnswer => ({ httpStatus: err.httpStatus, body: { errors: [errorBody(err)], error: errorBody(err) } });
+const errorAnswer = (err: DciError): DciAnswer => ({ httpStatus: err.httpStatus, body: httpErrorBody(err.code, err.message) });
 
 /** An asynchronous endpoint's Ack; an ERR Ack also carries the HttpErrorResponse list, for clients that read that. */
 const ack = (correlationId: string, err?: DciError): DciAnswer => ({

@@ -1,8 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { databaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.js';
-import { databaseProblem } from '../http/error-handler.js';
-import { DciError } from './codes.js';
-import { acceptAsync, errorAnswer, exchange, type DciContext, type ExchangeHandler } from './exchange.js';
+import { acceptAsync, exchange, type DciContext, type ExchangeHandler } from './exchange.js';
+import { answerRefusalsAsDci } from './http-errors.js';
 import type { DciRegistry } from './registry.js';
 import { subscribeHandler, unsubscribeHandler } from './subscriptions.js';
 import { syncSearchHandler } from './sync-search.js';
@@ -25,23 +23,10 @@ export function dciHandlers(ctx: DciContext, registry: DciRegistry) {
  */
 export const dciRegistryRoutes: FastifyPluginAsync<DciContext & { registry: DciRegistry }> = async (app, { registry, ...ctx }) => {
   const handlers = dciHandlers(ctx, registry);
-  // The database down (a restart, a failover) is the spec's err.service.unavailable; anything else goes to the app's handler.
-  app.setErrorHandler((err, request, reply) => {
-    const code = databaseUnavailable(err);
-    if (!code) throw err;
-    request.log.warn({ code }, 'database unavailable');
-    const answer = errorAnswer(new DciError(503, 'err.service.unavailable', 'the database is unavailable; retry later'));
-    return reply.code(answer.httpStatus).header('retry-after', String(RETRY_AFTER_SECONDS)).send(answer.body);
-  });
+  answerRefusalsAsDci(app);
   const route = <M>(path: string, scope: string, handler: ExchangeHandler<M>, mode: 'sync' | 'async') =>
     app.post(path, { config: { scope }, schema: { hide: true } }, async (request, reply) => {
-      const answer = await (mode === 'sync' ? exchange : acceptAsync)(ctx, request.actor, request.body, handler).catch((err: unknown) => {
-        // A statement cancelled by the timeout: the spec's HttpErrorResponse, not a 500.
-        const timeout = databaseProblem(err)?.status === 503;
-        if (!timeout) throw err;
-        reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-        return errorAnswer(new DciError(503, 'err.request.timeout', 'the search took longer than this registry allows; narrow it or retry later'));
-      });
+      const answer = await (mode === 'sync' ? exchange : acceptAsync)(ctx, request.actor, request.body, handler);
       return reply.code(answer.httpStatus).send(answer.body);
     });
 

@@ -3,6 +3,7 @@ import type { FastifyError } from 'fastify';
 import { databaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.js';
 import { AuthError, HubError, type ErrorKind } from '../errors.js';
 import { databaseProblem } from '../http/error-handler.js';
+import { BadInputError } from '../http/input-guard.js';
 
 type IssueType = OperationOutcomeIssue['code'];
 
@@ -61,6 +62,17 @@ const BY_STATUS: Record<number, IssueType> = {
   503: 'timeout',
 };
 
+/** Steps into a resource (`name`, 0, `given`) as FHIRPath: Patient.name[0].given. */
+export const fhirPath = (resourceType: string, steps: (string | number)[]) =>
+  steps.reduce<string>((path, step) => (typeof step === 'number' ? `${path}[${step}]` : `${path}.${step}`), resourceType);
+
+/** The refused element as FHIRPath, or the search parameter's name. */
+function fhirPathOf({ place, root }: BadInputError): string {
+  if (place.in !== 'body') return String(place.path[0]);
+  const type = (root as { resourceType?: unknown } | undefined)?.resourceType;
+  return fhirPath(typeof type === 'string' ? type : 'Resource', place.path);
+}
+
 export interface FailureResponse {
   status: number;
   body: OperationOutcome;
@@ -72,6 +84,7 @@ export interface FailureResponse {
 
 /** Any error thrown while serving a FHIR request, as the OperationOutcome answered for it (500 for the unexpected). */
 export function failureOf(err: unknown): FailureResponse | undefined {
+  if (err instanceof BadInputError) return { status: 400, body: outcome('invalid', err.message, 'error', [fhirPathOf(err)]) };
   if (err instanceof FhirError) {
     const body = err.issues ? { resourceType: 'OperationOutcome' as const, issue: err.issues } : outcome(err.code, err.message, 'error', err.expression);
     return { status: err.status, body };

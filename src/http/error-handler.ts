@@ -46,6 +46,8 @@ function fromDatabase(pg: PgError): Problem | undefined {
     case '22007':
     case '22008':
       return problem(400, 'invalid', 'a value has the wrong format');
+    case '22003':
+      return problem(400, 'invalid', 'a number is out of range');
     case '40001':
     case '40P01':
       return problem(409, 'conflict', 'the record was changed concurrently; retry the request');

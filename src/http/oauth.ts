@@ -3,6 +3,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { KeyStore } from '../security/keys.js';
 import { clientAddress } from './client-address.js';
+import { textProblem } from '../text.js';
+import { BadInputError } from './input-guard.js';
 import { handleTokenRequest, OAuthError, type TokenEndpointContext, type TokenRequest } from '../security/token-endpoint.js';
 
 export const TOKEN_PATH = '/oauth2/client/token';
@@ -34,15 +36,18 @@ function basicCredentials(header: string | undefined): TokenRequest['basic'] {
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw new OAuthError('invalid_client', 'malformed Basic credentials');
+  let credentials: NonNullable<TokenRequest['basic']>;
   try {
     // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
-    return {
+    credentials = {
       clientId: decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' ')),
       secret: decodeURIComponent(decoded.slice(colon + 1).replaceAll('+', ' ')),
     };
   } catch {
     throw new OAuthError('invalid_client', 'malformed Basic credentials');
   }
+  if (textProblem(credentials.clientId) ?? textProblem(credentials.secret)) throw new OAuthError('invalid_client', 'malformed Basic credentials');
+  return credentials;
 }
 
 function sendOAuthError(reply: FastifyReply, err: OAuthError) {
@@ -54,6 +59,11 @@ function sendOAuthError(reply: FastifyReply, err: OAuthError) {
 /** OAuth 2 client-credentials token endpoint (DCI authz) and the hub's public JWKS. */
 export async function oauthRoutes(app: FastifyInstance, opts: { ctx: TokenEndpointContext; keys: KeyStore }) {
   await app.register(formBody);
+  // Text the edge refuses (http/input-guard.ts) is an invalid_request here, in the words of RFC 6749 §5.2.
+  app.setErrorHandler((err, _request, reply) => {
+    if (err instanceof BadInputError) return sendOAuthError(reply, new OAuthError('invalid_request', err.message));
+    throw err;
+  });
 
   app.post(
     TOKEN_PATH,

@@ -1,8 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimitConfig } from '../config.js';
-import { DciError } from '../dci/codes.js';
-import { errorAnswer } from '../dci/exchange.js';
+import { httpErrorBody } from '../dci/http-errors.js';
 import { outcome } from '../fhir/outcome.js';
 import { FHIR_PREFIX } from '../fhir/routes.js';
 import { clientAddress } from './client-address.js';
@@ -22,7 +21,7 @@ function sendThrottled(request: FastifyRequest, reply: FastifyReply, retryAfterS
   if (path === FHIR_PREFIX || path.startsWith(`${FHIR_PREFIX}/`)) {
     return reply.type('application/fhir+json; charset=utf-8').send(outcome('throttled', detail));
   }
-  if (path.startsWith('/dci/')) return reply.send(errorAnswer(new DciError(429, 'err.request.too_many_requests', detail)).body);
+  if (path.startsWith('/dci/')) return reply.send(httpErrorBody('err.request.too_many_requests', detail));
   return sendProblem(request, reply, problem(429, 'too-many-requests', detail));
 }
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Count, IsoDate, Nullable, Uuid } from '../registry/schemas.js';
+import { Count, IsoDate, MAX_INT, Nullable, Uuid } from '../registry/schemas.js';
 
 const Subject = Type.Union([Type.Literal('individual'), Type.Literal('group')], {
   description: 'individual: people are enrolled; group: households are.',
@@ -60,7 +60,7 @@ const programmeFields = {
   ),
   score: Nullable(FormulaSource('Ranking (e.g. a proxy-means-test score): a formula giving a number; lower ranks first.')),
   location_id: Nullable(Uuid),
-  quota: Nullable(Type.Integer({ minimum: 1, description: 'Most beneficiaries at once.' })),
+  quota: Nullable(Type.Integer({ minimum: 1, maximum: MAX_INT, description: 'Most beneficiaries at once.' })),
   budget: Nullable(Type.Number({ minimum: 0 })),
   currency: Nullable(Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code of the benefit currency.' })),
   operator_id: Nullable(Uuid),
@@ -79,7 +79,7 @@ export const ProgrammeInput = Type.Object(
 export type ProgrammeInput = Static<typeof ProgrammeInput>;
 
 export const ProgrammePatch = Type.Partial(
-  Type.Object({ ...programmeFields, version: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+  Type.Object({ ...programmeFields, version: Type.Integer({ minimum: 1, maximum: MAX_INT }) }, { additionalProperties: false }),
   { additionalProperties: false, minProperties: 1 },
 );
 export type ProgrammePatch = Static<typeof ProgrammePatch>;
@@ -162,7 +162,7 @@ export const EnrolmentInput = Type.Object(
   {
     as_of: Type.Optional(IsoDate),
     activate: Type.Optional(Type.Boolean({ default: false, description: 'Enrol as ACTIVE rather than POTENTIAL.' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, description: 'Enrol at most this many (within the quota).' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_INT, description: 'Enrol at most this many (within the quota).' })),
     reason: Type.Optional(Reason),
   },
   { additionalProperties: false },
@@ -252,7 +252,7 @@ export const OrganizationInput = Type.Object(
 export type OrganizationInput = Static<typeof OrganizationInput>;
 
 export const OrganizationPatch = Type.Partial(
-  Type.Object({ ...organizationFields, version: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+  Type.Object({ ...organizationFields, version: Type.Integer({ minimum: 1, maximum: MAX_INT }) }, { additionalProperties: false }),
   { additionalProperties: false, minProperties: 1 },
 );
 export type OrganizationPatch = Static<typeof OrganizationPatch>;

@@ -4,6 +4,8 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export const Uuid = Type.String({ format: 'uuid' });
 export const Count = Type.Integer({ minimum: 0 });
+/** The largest value of a PostgreSQL integer column: larger ones are refused at the edge, not by the database. */
+export const MAX_INT = 2 ** 31 - 1;
 export const IsoDate = Type.String({ format: 'date', description: 'YYYY-MM-DD' });
 const Timestamp = Type.String({ format: 'date-time' });
 /**
@@ -57,7 +59,7 @@ export const IndividualPatch = Type.Partial(
     {
       ...individualFields,
       identifiers: Type.Array(Identifier, { maxItems: 50, description: 'Replaces the whole list when present.' }),
-      version: Type.Integer({ minimum: 1, description: 'Expected current version (alternative to If-Match).' }),
+      version: Type.Integer({ minimum: 1, maximum: MAX_INT, description: 'Expected current version (alternative to If-Match).' }),
     },
     { additionalProperties: false },
   ),
@@ -146,7 +148,7 @@ export const GroupPatch = Type.Partial(
       ...groupFields,
       // No default here: Ajv fills defaults in, so a patch that left kind out would reset it to household.
       kind: Type.String({ pattern: GROUP_KIND_PATTERN }),
-      version: Type.Integer({ minimum: 1, description: 'Expected current version (alternative to If-Match).' }),
+      version: Type.Integer({ minimum: 1, maximum: MAX_INT, description: 'Expected current version (alternative to If-Match).' }),
     },
     { additionalProperties: false },
   ),
@@ -182,7 +184,7 @@ export const LocationPatch = Type.Partial(
     {
       name: Type.String({ minLength: 1, maxLength: 200 }),
       kind: Nullable(Type.String({ maxLength: 64 })),
-      version: Type.Integer({ minimum: 1 }),
+      version: Type.Integer({ minimum: 1, maximum: MAX_INT }),
     },
     { additionalProperties: false },
   ),

@@ -5,6 +5,7 @@ import { usedAssertions } from '../db/schema/index.js';
 import type { AttemptSource, AuthLockout } from './auth-lockout.js';
 import { authenticateWithSecret, findEnabledClient } from './clients.js';
 import type { KeyStore } from './keys.js';
+import { textProblem } from '../text.js';
 import { SCOPE_NAMES } from './scopes.js';
 import { issueToken, type IssuedToken, type TokenSettings } from './tokens.js';
 
@@ -155,7 +156,7 @@ async function byAssertion(ctx: TokenEndpointContext, assertion: string, clientI
   } catch {
     throw new OAuthError('invalid_client', 'client_assertion is not a JWT');
   }
-  if (!subject || (clientId !== undefined && clientId !== subject)) {
+  if (typeof subject !== 'string' || subject === '' || textProblem(subject) || (clientId !== undefined && clientId !== subject)) {
     throw new OAuthError('invalid_client', 'client_assertion subject does not name the client');
   }
   const client = await findEnabledClient(ctx.db, subject);

@@ -12,7 +12,7 @@ const ListQuery = Query({
   ...PageQuery,
   parent_id: Type.Optional(Uuid),
   within: Type.Optional(Type.String({ format: 'uuid', description: 'This location and everything below it.' })),
-  level: Type.Optional(Type.Integer({ minimum: 1 })),
+  level: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   code: Type.Optional(Type.String()),
 });
 
