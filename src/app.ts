@@ -42,6 +42,7 @@ import { opsRoutes } from './http/ops.js';
 import { disburseGateways, paymentGateways, paymentQueues, paymentWorkers } from './adapters/payment/index.js';
 import type { GatewayRegistry } from './payments/gateway.js';
 import { KeyStore, keyStoreOptions } from './security/keys.js';
+import { configureOutbound } from './security/outbound.js';
 import type { TokenSettings } from './security/tokens.js';
 
 export interface AppOptions {
@@ -84,6 +85,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
     bodyLimit: config.bodyLimitBytes,
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  configureOutbound(config.outbound);
 
   const { db } = database;
   const keys = new KeyStore(db, keyStoreOptions(config));

@@ -62,6 +62,9 @@ async function migrate(database: Database): Promise<void> {
   await boss.stop({ graceful: false, wait: true });
 }
 
+/** The fake partners, registries and gateways of the tests listen on http://127.0.0.1. */
+export const TEST_OUTBOUND = { HUB_OUTBOUND_ALLOW_HTTP: 'true', HUB_OUTBOUND_ALLOW_HOSTS: '127.0.0.1' };
+
 let migratedSnapshot: Promise<Blob> | undefined;
 let migratedTemplate: Promise<string> | undefined;
 
@@ -188,7 +191,7 @@ export async function testHub(
   options: { workers?: boolean; gateways?: GatewayRegistry; logger?: FastifyBaseLogger } = {},
 ): Promise<TestHub> {
   const database = await freshDatabase(t);
-  const config = loadConfig({ HUB_DATA_DIR: tempDir(t), ...env });
+  const config = loadConfig({ HUB_DATA_DIR: tempDir(t), ...TEST_OUTBOUND, ...env });
   const { bootstrapFile } = await prepareDatabase(config, database);
   const bootstrap = JSON.parse(fs.readFileSync(bootstrapFile!, 'utf8')) as { client_id: string; client_secret: string };
   const app = await buildApp({ config, database, ...options });
