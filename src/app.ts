@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { LoggerOptions } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { callbackQueue, callbackWorker } from './dci/callbacks.js';
@@ -61,21 +60,6 @@ function requestId(req: { headers: Record<string, string | string[] | undefined>
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
 }
-
-export const loggerOptions = (config: Config): LoggerOptions => ({
-  level: config.logLevel,
-  redact: {
-    paths: [
-      'req.headers.authorization',
-      'req.headers.cookie',
-      '*.client_secret',
-      '*.client_assertion',
-      '*.access_token',
-      '*.password',
-    ],
-    censor: '[redacted]',
-  },
-});
 
 /** Builds the HTTP application over an open (and migrated) database. No side effects beyond the instance. */
 export async function buildApp({ config, database, logger, workers = true, gateways }: AppOptions): Promise<FastifyInstance> {
