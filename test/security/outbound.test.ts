@@ -2,9 +2,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import t from 'tap';
+import { eq } from 'drizzle-orm';
 import { loadConfig } from '../../src/config.js';
+import { clients } from '../../src/db/schema/index.js';
 import { remoteJwks } from '../../src/dci/signatures.js';
 import { configureOutbound, OutboundPolicy, type Resolve } from '../../src/security/outbound.js';
+import { ENV, expectAck, transactionRow } from '../helpers/dci-async.js';
+import { header, registerPartner, searchItem, searchMessage, send } from '../helpers/dci.js';
+import { fakePartner } from '../helpers/fake-partner.js';
 import { testHub } from '../helpers/hub.js';
 
 /** The forms an attacker uses to reach the metadata service, the internal network or this machine. */
@@ -205,4 +210,21 @@ t.test('admin API: with 127.0.0.1 allowed (as in the tests), a local partner reg
   t.equal(res.statusCode, 201, res.body);
   const refused = await hub.request({ method: 'POST', url: '/api/v1/clients', payload: { name: 'meta', scopes: ['dci:search'], dci: { callback_url: 'http://169.254.169.254/' } } });
   t.equal(refused.statusCode, 422, 'only the allowed address is opened');
+});
+
+t.test('callbacks: a callback URL that points inside (stored before these checks) is refused when connecting', async (t) => {
+  const hub = await testHub(t, { ...ENV, DCI_CALLBACK_RETRIES: '0', HUB_OUTBOUND_ALLOW_HOSTS: '' });
+  const partnerServer = await fakePartner(t);
+  const partner = await registerPartner(hub);
+  await hub.database.db.update(clients).set({ dciCallbackUrl: partnerServer.base }).where(eq(clients.clientId, partner.clientId));
+  const search = { header: header(partner), message: searchMessage([searchItem({ query_type: 'idtype-value', query: { type: 'UIN', value: 'NONE' } })]) };
+  const ack = expectAck(t, await send(hub, partner, '/registry/search', search));
+  let row = await transactionRow(hub, ack);
+  for (let i = 0; i < 600 && row.callbackStatus !== 'failed'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    row = await transactionRow(hub, ack);
+  }
+  t.equal(row.callbackStatus, 'failed');
+  t.match(row.callbackError, /127\.0\.0\.1 \(loopback\)/);
+  t.same(partnerServer.received, [], 'the internal address was never reached');
 });
