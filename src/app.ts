@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { LoggerOptions } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { answerFrameworkError } from './framework-errors.js';
@@ -48,6 +47,7 @@ import { disburseGateways, paymentGateways, paymentQueues, paymentWorkers } from
 import type { GatewayRegistry } from './payments/gateway.js';
 import { AuthLockout } from './security/auth-lockout.js';
 import { KeyStore, keyStoreOptions } from './security/keys.js';
+import { configureOutbound } from './security/outbound.js';
 import type { TokenSettings } from './security/tokens.js';
 
 export interface AppOptions {
@@ -67,21 +67,6 @@ function requestId(req: { headers: Record<string, string | string[] | undefined>
   return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
 }
 
-export const loggerOptions = (config: Config): LoggerOptions => ({
-  level: config.logLevel,
-  redact: {
-    paths: [
-      'req.headers.authorization',
-      'req.headers.cookie',
-      '*.client_secret',
-      '*.client_assertion',
-      '*.access_token',
-      '*.password',
-    ],
-    censor: '[redacted]',
-  },
-});
-
 /** Builds the HTTP application over an open (and migrated) database. No side effects beyond the instance. */
 export async function buildApp({ config, database, logger, workers = true, gateways }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -92,6 +77,7 @@ export async function buildApp({ config, database, logger, workers = true, gatew
     frameworkErrors: answerFrameworkError,
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  configureOutbound(config.outbound);
 
   const { db } = database;
   const keys = new KeyStore(db, keyStoreOptions(config));

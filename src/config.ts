@@ -4,6 +4,7 @@ import { FINANCIAL_ADDRESS, type PayeeAddressSource } from './adapters/payment/f
 import { parseRegistries, RegistriesConfigError, type ExternalRegistryConfig } from './adapters/registry/config.js';
 import type { DciPeerConfig } from './dci/client.js';
 import type { Approvals } from './programmes/schemas.js';
+import { allowHostProblem, OutboundPolicy, OutboundUrlError, type OutboundSettings } from './security/outbound.js';
 
 /** Everything the hub reads from its environment, validated once at start-up. */
 export interface Config {
@@ -41,6 +42,8 @@ export interface Config {
   trustProxy: string | undefined;
   rateLimit: RateLimitConfig;
   authLockout: AuthLockoutConfig;
+  /** What outbound calls may reach (see security/outbound.ts). */
+  outbound: OutboundSettings;
 }
 
 /** Requests allowed per window, counted in each instance's memory; 0 turns a limit off. */
@@ -390,6 +393,34 @@ function authLockout(env: Env): AuthLockoutConfig {
   };
 }
 
+/** `HUB_OUTBOUND_ALLOW_HTTP` and `HUB_OUTBOUND_ALLOW_HOSTS` (host names, addresses, CIDR ranges, comma-separated). */
+function outboundSettings(env: Env): OutboundSettings {
+  const allowHosts = (env.HUB_OUTBOUND_ALLOW_HOSTS ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
+  for (const entry of allowHosts) {
+    const problem = allowHostProblem(entry);
+    if (problem) throw new ConfigError('HUB_OUTBOUND_ALLOW_HOSTS', problem);
+  }
+  return { allowHttp: oneOf(env, 'HUB_OUTBOUND_ALLOW_HTTP', ['true', 'false'] as const, 'false') === 'true', allowHosts };
+}
+
+/** Every configured URL the hub calls, checked against the outbound policy (again at each connection). */
+function checkOutboundUrls(settings: OutboundSettings, registries: ExternalRegistryConfig[], gateways: Record<string, PaymentGatewayConfig>) {
+  const policy = new OutboundPolicy(settings);
+  const check = (variable: string, where: string, peer: Pick<DciPeerConfig, 'base_url' | 'jwks_url' | 'auth'>) => {
+    for (const [key, value] of [['base_url', peer.base_url], ['jwks_url', peer.jwks_url], ['auth.token_url', peer.auth?.token_url]] as const) {
+      if (value === undefined) continue;
+      try {
+        policy.parse(value);
+      } catch (err) {
+        if (err instanceof OutboundUrlError) throw new ConfigError(variable, `${where}: ${key} ${err.message}`);
+        throw err;
+      }
+    }
+  };
+  for (const registry of registries) check('HUB_REGISTRIES', `registry "${registry.name}"`, registry);
+  for (const [name, gateway] of Object.entries(gateways)) if (gateway.adapter === 'dci-disburse') check('HUB_PAYMENT_GATEWAYS', `gateway "${name}"`, gateway);
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST || '127.0.0.1';
   const port = integer(env, 'PORT', 8080, 0, 65535);
@@ -399,6 +430,10 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('HUB_SECRET', 'must be at least 16 characters');
   }
   const dataDir = path.resolve(env.HUB_DATA_DIR || './data');
+  const outbound = outboundSettings(env);
+  const gateways = paymentGateways(env, dataDir);
+  const externalRegistries = registries(env);
+  checkOutboundUrls(outbound, externalRegistries, gateways);
   return {
     host,
     port,
@@ -443,11 +478,12 @@ export function loadConfig(env: Env = process.env): Config {
       retention: dciRetention(env),
     },
     fhirIdentifierSystems: identifierSystems(env, 'HUB_FHIR_IDENTIFIER_SYSTEMS'),
-    paymentGateways: paymentGateways(env, dataDir),
-    registries: registries(env),
+    paymentGateways: gateways,
+    registries: externalRegistries,
     defaultApprovals: defaultApprovals(env),
     trustProxy: trustProxy(env),
     rateLimit: rateLimit(env),
     authLockout: authLockout(env),
+    outbound,
   };
 }

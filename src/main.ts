@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { HubError, OperatorError } from './errors.js';
 import { UsageError } from './cli/usage-error.js';
+import { configureOutbound } from './security/outbound.js';
 
 // Command modules are imported when their command runs: a CLI call loads only what it uses.
 const USAGE = `usage: hub <command>
@@ -32,6 +33,7 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig();
+  configureOutbound(config.outbound);
   switch (command) {
     case 'serve': {
       const { serve } = await import('./cli/serve.js');

@@ -5,6 +5,7 @@ import { IMPORT_TYPES, type ImportType } from '../registry/import/fields.js';
 import { pullIntake } from '../registry/import/intake.js';
 import { MappingError, readMapping } from '../registry/import/mapping.js';
 import { systemActor } from '../security/actor.js';
+import { outbound, OutboundUrlError } from '../security/outbound.js';
 import { prepareDatabase } from '../setup.js';
 import { UsageError } from './usage-error.js';
 import { print, withDatabase } from './database.js';
@@ -36,7 +37,13 @@ export async function intakeCommand(config: Config, args: string[], env: NodeJS.
   }
   const { values, positionals } = parsed;
   if (positionals.length !== 1 || positionals[0] !== 'kobo') throw new UsageError(USAGE);
-  if (!values.url || !/^https?:\/\//.test(values.url)) throw new UsageError(`--url: the KoBoToolbox server, http(s)://…\n${USAGE}`);
+  if (!values.url) throw new UsageError(`--url: the KoBoToolbox server, https://…\n${USAGE}`);
+  try {
+    await outbound().check(values.url);
+  } catch (err) {
+    if (err instanceof OutboundUrlError) throw new UsageError(`--url: ${err.message}`);
+    throw err;
+  }
   if (!values.asset) throw new UsageError(`--asset: the form's uid\n${USAGE}`);
   if (!values.type || !(IMPORT_TYPES as string[]).includes(values.type)) throw new UsageError(`--type: one of ${IMPORT_TYPES.join(', ')}\n${USAGE}`);
   if (!values.mapping) throw new UsageError(`--mapping: how the form's questions map to fields\n${USAGE}`);

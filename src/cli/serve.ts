@@ -1,7 +1,8 @@
 import pino from 'pino';
-import { buildApp, loggerOptions } from '../app.js';
+import { buildApp } from '../app.js';
 import type { Config } from '../config.js';
 import { unsignedPartners } from '../dci/partners.js';
+import { loggerOptions } from '../http/logging.js';
 import { prepareDatabase } from '../setup.js';
 import { openConfiguredDatabase } from './database.js';
 

@@ -3,6 +3,7 @@ import type { Db } from '../db/client.js';
 import { dciTransactions } from '../db/schema/index.js';
 import type { JobQueue, QueueDefinition, Worker } from '../jobs/queue.js';
 import type { KeyStore } from '../security/keys.js';
+import { outboundFetch } from '../security/outbound.js';
 import { sealContent, type EncryptionKey } from './encryption.js';
 import type { ResponseHeader } from './envelope.js';
 import { partnerEncryptionKey } from './partners.js';
@@ -75,17 +76,17 @@ function withinBase(base: string, uri: string): boolean {
 /** POSTs a callback body; answers why it failed, or undefined when the partner took it (2xx). */
 async function post(url: string, body: string, timeoutMs: number): Promise<string | undefined> {
   try {
-    const res = await fetch(url, {
+    const res = await outboundFetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
-      redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
     await res.arrayBuffer();
     return res.status < 200 || res.status > 299 ? `the partner answered HTTP ${res.status}` : undefined;
   } catch (err) {
-    return `could not reach the partner: ${(err as Error).message}`;
+    const cause = (err as Error).cause;
+    return `could not reach the partner: ${(err as Error).message}${cause instanceof Error ? ` (${cause.message})` : ''}`;
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { KeyStore } from '../security/keys.js';
+import { outboundFetch } from '../security/outbound.js';
 import { DciError } from './codes.js';
 import { decryptMessage } from './encryption.js';
 import { remoteKeys, signEnvelope, verifyEnvelopeSignature, type KeyResolver } from './signatures.js';
@@ -82,7 +83,7 @@ export class DciPeer {
       form.set('client_id', auth.client_id);
       form.set('client_secret', auth.client_secret!);
     }
-    const res = await fetch(auth.token_url, {
+    const res = await outboundFetch(auth.token_url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
@@ -145,7 +146,7 @@ export class DciPeer {
     };
     const signature = await signEnvelope(await this.options.keys.signingKey(), { header, message });
     const token = await this.accessToken();
-    const res = await fetch(`${this.base()}/${path}`, {
+    const res = await outboundFetch(`${this.base()}/${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify({ signature, header, message }),
@@ -161,7 +162,7 @@ export class DciPeer {
     try {
       if (this.peer.auth) await this.accessToken();
       else {
-        const res = await fetch(this.peer.jwks_url ?? this.base(), { signal: AbortSignal.timeout(this.options.timeoutMs) });
+        const res = await outboundFetch(this.peer.jwks_url ?? this.base(), { signal: AbortSignal.timeout(this.options.timeoutMs) });
         await res.arrayBuffer();
         if (res.status >= 500) return { status: 'down', detail: `HTTP ${res.status}` };
       }

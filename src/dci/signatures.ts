@@ -4,6 +4,7 @@ import {
   CompactSign,
   compactVerify,
   createRemoteJWKSet,
+  customFetch,
   decodeProtectedHeader,
   importJWK,
   type CryptoKey,
@@ -11,6 +12,7 @@ import {
   type JWSHeaderParameters,
 } from 'jose';
 import type { SigningKey } from '../security/keys.js';
+import { outboundFetch } from '../security/outbound.js';
 import { DciError } from './codes.js';
 
 /** Algorithms accepted in a partner's compact JWS (form a). */
@@ -55,7 +57,8 @@ const remoteSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 function remoteSet(url: string) {
   let set = remoteSets.get(url);
   if (!set) {
-    set = createRemoteJWKSet(new URL(url));
+    // Through the outbound policy, as every call to a partner (jose itself does not follow redirects).
+    set = createRemoteJWKSet(new URL(url), { [customFetch]: (href, options) => outboundFetch(href, options) as unknown as Promise<Response> });
     remoteSets.set(url, set);
   }
   return set;

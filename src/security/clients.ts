@@ -10,6 +10,7 @@ import { HubError, notFound, unprocessable } from '../errors.js';
 import { hasScope, type Actor } from './actor.js';
 import { ENCRYPTION_ALGORITHMS, encryptionAlgorithmOf, signingAlgorithmOf } from './jwk-algorithms.js';
 import { assertLocationInScope, withinScope } from './geo-scope.js';
+import { outbound, OutboundUrlError } from './outbound.js';
 import { SCOPE_NAMES } from './scopes.js';
 import { hashSecret, newSecret, verifySecret } from './secrets.js';
 
@@ -139,6 +140,20 @@ function dciColumns(dci: DciSettings | undefined): Partial<typeof clients.$infer
   return set;
 }
 
+/** The partner URLs the hub will call, against the outbound policy (checked again at each connection). */
+async function checkDciUrls(dci: DciSettings | undefined) {
+  for (const key of ['callback_url', 'jwks_url'] as const) {
+    const value = dci?.[key];
+    if (typeof value !== 'string') continue;
+    try {
+      await outbound().check(value);
+    } catch (err) {
+      if (err instanceof OutboundUrlError) throw unprocessable(`dci.${key}: ${err.message}`, `/dci/${key}`);
+      throw err;
+    }
+  }
+}
+
 async function checkJwks(jwks: { keys: Record<string, unknown>[] }) {
   for (const [i, jwk] of jwks.keys.entries()) {
     if ('d' in jwk || 'k' in jwk) throw unprocessable('only public keys may be registered', `/jwks/keys/${i}`);
@@ -170,6 +185,7 @@ export function createClient(db: Db, actor: Actor, input: ClientInput): Promise<
     const locationId = input.location_id ?? actor.locationId;
     await assertLocationInScope(tx, actor, locationId, '/location_id');
     if (input.jwks) await checkJwks(input.jwks);
+    await checkDciUrls(input.dci);
     const secret = newSecret();
     const [row] = await tx
       .insert(clients)
@@ -239,6 +255,7 @@ export async function rotateClientSecret(db: Db, actor: Actor, clientId: string)
 /** Changes a client's public keys or DCI settings. */
 export async function updateClient(db: Db, actor: Actor, clientId: string, patch: ClientPatch): Promise<Client> {
   if (patch.jwks) await checkJwks(patch.jwks);
+  await checkDciUrls(patch.dci);
   return changeClient(db, actor, clientId, 'client.update', {
     ...(patch.jwks !== undefined ? { jwks: patch.jwks } : {}),
     ...dciColumns(patch.dci),

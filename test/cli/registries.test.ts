@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { fakeOpenCrvs } from '../helpers/fake-opencrvs.js';
-import { freshDatabaseEnv } from '../helpers/hub.js';
+import { freshDatabaseEnv, TEST_OUTBOUND } from '../helpers/hub.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -19,7 +19,7 @@ t.test('hub registries pull: the reconciliation pull from the command line', asy
   const crvs = await fakeOpenCrvs(t);
   crvs.records.push({ event: 'death', record: { identifier: [{ type: 'DRN', value: 'DRN-CLI' }, { type: 'NID', value: 'N-NOBODY' }], given_name: 'Cli', family_name: 'Pull', deathdate: '2025-01-01' } });
   const registries = [{ name: 'opencrvs', kind: 'dci-crvs', base_url: crvs.base, auth: { token_url: `${crvs.base}/oauth2/client/token`, client_id: 'hub', client_secret: 'x' }, jwks_from_sender_id: true }];
-  const env = { ...(await freshDatabaseEnv(t)), HUB_REGISTRIES: JSON.stringify(registries) };
+  const env = { ...(await freshDatabaseEnv(t)), ...TEST_OUTBOUND, HUB_REGISTRIES: JSON.stringify(registries) };
 
   const pulled = await hub(['registries', 'pull', 'opencrvs', '--from', '2025-01-01', '--to', '2025-12-31', '--events', 'death'], env);
   t.equal(pulled.code, 0, pulled.stderr);

@@ -62,6 +62,9 @@ async function migrate(database: Database): Promise<void> {
   await boss.stop({ graceful: false, wait: true });
 }
 
+/** The fake partners, registries and gateways of the tests listen on http://127.0.0.1. */
+export const TEST_OUTBOUND = { HUB_OUTBOUND_ALLOW_HTTP: 'true', HUB_OUTBOUND_ALLOW_HOSTS: '127.0.0.1' };
+
 let migratedSnapshot: Promise<Blob> | undefined;
 let migratedTemplate: Promise<string> | undefined;
 
@@ -190,7 +193,7 @@ export async function testHub(
   const database = await freshDatabase(t);
   // Request limits and the per-address lockout are off unless a test turns them on: every test calls from one address
   // and sends bursts no partner would (test/http/rate-limit.test.ts, test/security/lockout.test.ts).
-  const config = loadConfig({ HUB_DATA_DIR: tempDir(t), HUB_RATE_LIMIT: '0', HUB_RATE_LIMIT_ADDRESS: '0', HUB_AUTH_FAILURES_ADDRESS: '0', ...env });
+  const config = loadConfig({ HUB_DATA_DIR: tempDir(t), HUB_RATE_LIMIT: '0', HUB_RATE_LIMIT_ADDRESS: '0', HUB_AUTH_FAILURES_ADDRESS: '0', ...TEST_OUTBOUND, ...env });
   const { bootstrapFile } = await prepareDatabase(config, database);
   const bootstrap = JSON.parse(fs.readFileSync(bootstrapFile!, 'utf8')) as { client_id: string; client_secret: string };
   const app = await buildApp({ config, database, ...options });

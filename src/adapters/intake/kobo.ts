@@ -1,5 +1,6 @@
 import { OperatorError } from '../../errors.js';
 import type { IntakeSource, Submission } from '../../registry/import/intake.js';
+import { outboundFetch } from '../../security/outbound.js';
 
 export interface KoboSettings {
   /** The KoBoToolbox server, e.g. https://kf.kobotoolbox.org */
@@ -40,7 +41,7 @@ export function koboSource(settings: KoboSettings): IntakeSource {
       while (next) {
         const url = new URL(next);
         if (url.origin !== base.origin) throw new KoboError(`KoBoToolbox sent a next page on another server (${url.origin}); refusing to send the token there`);
-        const res = await fetch(url, {
+        const res = await outboundFetch(url, {
           headers: { authorization: `Token ${settings.token}`, accept: 'application/json' },
           signal: AbortSignal.timeout(settings.timeoutMs ?? 60_000),
         });

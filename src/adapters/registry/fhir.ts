@@ -1,6 +1,7 @@
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import { Client } from 'fhir-kit-client';
 import type { ExternalPerson, PersonQuery, PersonSource } from '../../registry/external-people.js';
+import { outbound } from '../../security/outbound.js';
 
 export interface FhirSourceOptions {
   /** Base URL of the FHIR R4 server, e.g. https://cr.example.org/fhir. */
@@ -40,7 +41,15 @@ export class FhirPersonSource implements PersonSource {
   private readonly client: Client;
 
   constructor(private readonly options: FhirSourceOptions) {
-    this.client = new Client({ baseUrl: options.baseUrl, ...(options.bearerToken ? { bearerToken: options.bearerToken } : {}) });
+    // fhir-kit-client calls the global fetch with these options: the outbound policy's dispatcher checks each
+    // connection (next links included) and redirects are not followed.
+    const policy = outbound();
+    policy.parse(options.baseUrl);
+    this.client = new Client({
+      baseUrl: options.baseUrl,
+      requestOptions: { dispatcher: policy.dispatcher, redirect: 'manual' },
+      ...(options.bearerToken ? { bearerToken: options.bearerToken } : {}),
+    });
   }
 
   async find(query: PersonQuery, limit: number): Promise<ExternalPerson[]> {

@@ -1,4 +1,5 @@
 import type { KeyStore } from '../../security/keys.js';
+import { outboundFetch } from '../../security/outbound.js';
 import type { ExternalRegistryConfig } from './config.js';
 import { DciClient } from './dci.js';
 
@@ -28,7 +29,7 @@ function fhirAdapter(config: ExternalRegistryConfig, timeoutMs: number): Registr
     health: () =>
       checked(async () => {
         try {
-          const res = await fetch(`${config.base_url.replace(/\/+$/, '')}/metadata`, { headers: { accept: 'application/fhir+json' }, signal: AbortSignal.timeout(timeoutMs) });
+          const res = await outboundFetch(`${config.base_url.replace(/\/+$/, '')}/metadata`, { headers: { accept: 'application/fhir+json' }, signal: AbortSignal.timeout(timeoutMs) });
           const body = (await res.json().catch(() => ({}))) as { resourceType?: string };
           return res.ok && body.resourceType === 'CapabilityStatement' ? { status: 'up' } : { status: 'down', detail: `metadata answered HTTP ${res.status}` };
         } catch (err) {

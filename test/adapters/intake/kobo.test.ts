@@ -124,6 +124,8 @@ t.test('hub intake kobo: token from KOBO_TOKEN, mapping file, summary line', asy
   const config = loadConfig(await freshDatabaseEnv(t));
   const args = ['kobo', '--url', kobo.url, '--asset', 'aForm123', '--type', 'individuals', '--mapping', mappingFile, '--json'];
   await t.rejects(intakeCommand(config, args, {}), /KOBO_TOKEN/);
+  const internal = args.map((a) => (a === kobo.url ? 'http://169.254.169.254/' : a));
+  await t.rejects(intakeCommand(config, internal, { KOBO_TOKEN: TOKEN }), /--url: 169\.254\.169\.254 \(link-local\) is not an address the hub calls/);
   await t.rejects(intakeCommand(config, args.filter((a) => a !== '--mapping' && a !== mappingFile), { KOBO_TOKEN: TOKEN }), /--mapping/);
   const written: string[] = [];
   const write = process.stdout.write.bind(process.stdout);

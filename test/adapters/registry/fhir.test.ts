@@ -7,8 +7,12 @@ import { FhirPersonSource } from '../../../src/adapters/registry/fhir.js';
 import { IdentifierSystems } from '../../../src/fhir/identifier-systems.js';
 import { importExternalPerson, linkExternalPerson } from '../../../src/registry/external-people.js';
 import { systemActor } from '../../../src/security/actor.js';
+import { configureOutbound } from '../../../src/security/outbound.js';
 import { seedRegistry } from '../../helpers/fhir.js';
 import { testHub } from '../../helpers/hub.js';
+
+// The fake servers listen on http://127.0.0.1; the first test makes its source before any hub configures the policy.
+configureOutbound({ allowHttp: true, allowHosts: ['127.0.0.1'] });
 
 const patient = (id: string, family: string, given: string[], extra: Partial<Patient> = {}): Patient => ({
   resourceType: 'Patient',
