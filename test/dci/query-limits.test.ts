@@ -16,6 +16,9 @@ const uins = (n: number) => Array.from({ length: n }, (_, i) => ({ UIN: `TEST-${
 /** Query shapes a partner may send, each one an index can serve (with the registry it goes to). */
 const ACCEPTED: [string, DciRegistry, SearchCriteria][] = [
   ['idtype-value UIN', socialRegistry, { query_type: 'idtype-value', query: { type: 'UIN', value: 'TEST-001' } }],
+  ['idtype-value MOBILE (identifier or phone)', socialRegistry, { query_type: 'idtype-value', query: { type: 'MOBILE', value: '+25770000001' } }],
+  ['idtype-value MOBILE, households', socialRegistry, { query_type: 'idtype-value', query: { type: 'MOBILE', value: '+25770000001' }, response_entity: 'Group' }],
+  ['phone_number', socialRegistry, expression({ phone_number: '+25770000001' })],
   ['idtype-value HOUSEHOLD_ID, members', socialRegistry, { query_type: 'idtype-value', query: { type: 'HOUSEHOLD_ID', value: 'HH-C1' } }],
   ['idtype-value UIN, households', socialRegistry, { query_type: 'idtype-value', query: { type: 'UIN', value: 'TEST-001' }, response_entity: 'Group' }],
   ['UIN eq', socialRegistry, expression({ UIN: 'TEST-001' })],
@@ -48,7 +51,7 @@ const REFUSED: [string, Record<string, unknown>][] = [
   ['UIN $ne', { UIN: { $ne: 'TEST-001' } }],
   ['$not of an identifier', { $not: { UIN: 'TEST-001' } }],
   ['$or with one unindexed alternative', { $or: [{ UIN: 'TEST-001' }, { sex: 'male' }] }],
-  ['phone_number', { phone_number: '+25770000001' }],
+  ['phone_number $ne', { phone_number: { $ne: '+25770000001' } }],
   ['location $ne', { location: { $ne: 'north_region' } }],
 ];
 

@@ -87,7 +87,7 @@ const PERSON: Record<string, Attribute> = {
   death_date: { sql: sql`${individuals.deathDate}`, type: 'date' },
   given_name: { sql: sql`${individuals.givenName}`, type: 'text', compare: nameEquals(sql`${individuals.givenName}`) },
   family_name: { sql: sql`${individuals.familyName}`, type: 'text', compare: nameEquals(sql`${individuals.familyName}`) },
-  phone_number: { sql: sql`${individuals.phone}`, type: 'text' },
+  phone_number: { sql: sql`${individuals.phone}`, type: 'text', indexed: EQUALITY },
   email: { sql: sql`${individuals.email}`, type: 'text' },
   location: { sql: sql`${individuals.locationId}`, type: 'location', indexed: EQUALITY },
   registration_date: { sql: sql`(${individuals.createdAt})::date`, type: 'date' },

@@ -40,9 +40,13 @@ function sexCode(value: Scalar): Scalar {
   return v === 'm' ? 'male' : v === 'f' ? 'female' : v;
 }
 
-/** A location given by code matches records located in it or anywhere below it. */
+/**
+ * A location given by code matches records located in it or anywhere below it. The subtree's ids are resolved once
+ * (an InitPlan) into an array the index on `column` is probed with: behind `IN (subquery)` the planner cannot tell
+ * how many records an ltree subtree holds and, at a million people, guesses a scan of the whole table.
+ */
 export const inLocation = (column: SQL, codes: Scalar[]) =>
-  sql`${column} IN (SELECT d.id FROM locations d WHERE d.path <@ ANY (ARRAY(SELECT a.path FROM locations a WHERE ${comparing(sql`a.code`, 'in', codes.map(String))} AND a.deleted_at IS NULL)))`;
+  sql`${column} = ANY (ARRAY(SELECT d.id FROM locations d WHERE d.path <@ ANY (ARRAY(SELECT a.path FROM locations a WHERE ${comparing(sql`a.code`, 'in', codes.map(String))} AND a.deleted_at IS NULL))))`;
 
 /**
  * A compiled condition: `check` decides; `indexed` says an index can find the records it matches without scanning
