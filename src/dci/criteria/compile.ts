@@ -1,4 +1,5 @@
 import { and, not, or, sql, type SQL } from 'drizzle-orm';
+import { inLocations } from '../../db/location-tree.js';
 import type { groups, individuals } from '../../db/schema/index.js';
 import { ItemRejection, type SearchReasonCode } from '../codes.js';
 import { comparing, type Attribute } from './attributes.js';
@@ -41,9 +42,10 @@ function sexCode(value: Scalar): Scalar {
 }
 
 /**
- * A location given by code matches records located in it or anywhere below it. The subtree's ids are resolved once
- * (an InitPlan) into an array the index on `column` is probed with: behind `IN (subquery)` the planner cannot tell
- * how many records an ltree subtree holds and, at a million people, guesses a scan of the whole table.
+ * A location given by code matches records located in it or anywhere below it. Searches read the subtrees first
+ * (vocabulary.ts) and compare with their ids; elsewhere (subscription filters, CRVS places) the ids are resolved
+ * once, as an InitPlan, into an array the index on `column` is probed with: behind `IN (subquery)` the planner
+ * cannot tell how many records an ltree subtree holds and, at a million people, guesses a scan of the whole table.
  */
 export const inLocation = (column: SQL, codes: Scalar[]) =>
   sql`${column} = ANY (ARRAY(SELECT d.id FROM locations d WHERE d.path <@ ANY (ARRAY(SELECT a.path FROM locations a WHERE ${comparing(sql`a.code`, 'in', codes.map(String))} AND a.deleted_at IS NULL))))`;
@@ -67,7 +69,8 @@ function comparison(attributes: AttributeResolver, c: Comparison, reason: Search
   if (attribute.type === 'location') {
     if (c.op !== 'eq' && c.op !== 'in' && c.op !== 'ne') throw new ItemRejection(reason, `location compares only with eq, ne and in`);
     const codes = raw.map((v) => coerce({ ...attribute, type: 'text' }, c.attribute, v, reason));
-    const inAny = inLocation(attribute.sql, codes);
+    const { subtrees } = attribute;
+    const inAny = subtrees ? inLocations(attribute.sql, [...new Set(codes.flatMap((c) => subtrees.get(String(c)) ?? []))]) : inLocation(attribute.sql, codes);
     if (c.op === 'ne') return { check: sql`(${attribute.sql} IS NULL OR NOT (${inAny}))`, indexed: false };
     return withCandidates(inAny, attribute.indexed?.includes(c.op) ?? false, ids(codes));
   }
