@@ -8,12 +8,15 @@ import type { Criterion } from './model.js';
 /** Location codes a query names, each with the ids of the location and everything below it. */
 export type Subtrees = ReadonlyMap<string, readonly string[]>;
 
-/** Every text value the criterion compares with: the location codes among them, whichever attribute they go to. */
+/**
+ * Every value the criterion compares with, as text (a location code may come as a number, as compile.ts reads it):
+ * the location codes are among them, whichever attribute they go to.
+ */
 function textValues(c: Criterion, into: Set<string>): Set<string> {
   if ('and' in c) c.and.forEach((p) => textValues(p, into));
   else if ('or' in c) c.or.forEach((p) => textValues(p, into));
   else if ('not' in c) textValues(c.not, into);
-  else for (const v of Array.isArray(c.value) ? c.value : [c.value]) if (typeof v === 'string') into.add(v);
+  else for (const v of Array.isArray(c.value) ? c.value : [c.value]) if (typeof v === 'string' || typeof v === 'number') into.add(String(v));
   return into;
 }
 
