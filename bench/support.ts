@@ -30,6 +30,8 @@ export const BENCH_LIMITS = { HUB_RATE_LIMIT: '10000000', HUB_RATE_LIMIT_ADDRESS
 export const say = (line: string) => process.stdout.write(`${line}\n`);
 
 export interface BenchHub {
+  /** True when `keep` found the database of an earlier run (already seeded, as far as that run got). */
+  reused: boolean;
   /** postgres.js on the throwaway database, for seeding and for the bare baseline routes. */
   raw: postgres.Sql;
   database: Database;
@@ -42,16 +44,24 @@ export interface BenchHub {
   close(): Promise<void>;
 }
 
-/** Creates database `name` afresh on the server of DATABASE_URL; `drop` removes it once its connections are closed. */
-export async function benchDatabase(name: string): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * Creates database `name` afresh on the server of DATABASE_URL; `drop` removes it once its connections are closed.
+ * With `keep`, a database left by an earlier run is reused (`reused` says so) and `drop` leaves it in place.
+ */
+export async function benchDatabase(name: string, keep = false): Promise<{ url: string; reused: boolean; drop(): Promise<void> }> {
   const admin = postgres(settings.serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const [existing] = keep ? await admin`SELECT 1 FROM pg_database WHERE datname = ${name}` : [];
+  if (!existing) {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+  }
   const url = new URL(settings.serverUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
+    reused: Boolean(existing),
     drop: async () => {
+      if (keep) return void (await admin.end());
       // end() resolves before the server has seen every socket close; wait for the server to see them gone, so that
       // FORCE terminates nothing still closing.
       for (let i = 0; i < 50; i++) {
@@ -65,14 +75,18 @@ export async function benchDatabase(name: string): Promise<{ url: string; drop()
   };
 }
 
-/** Creates database `name` afresh (dropped again by close()), prepares it, and starts a hub on 127.0.0.1. */
-export async function benchHub(name: string, env: Record<string, string> = {}): Promise<BenchHub> {
-  const { url, drop } = await benchDatabase(name);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-bench-'));
+/**
+ * Creates database `name` afresh (dropped again by close(), unless `keep`: then it stays, and the next run with `keep`
+ * reuses it), prepares it (migrations included), and starts a hub on 127.0.0.1.
+ */
+export async function benchHub(name: string, env: Record<string, string> = {}, keep = false): Promise<BenchHub> {
+  const { url, reused, drop } = await benchDatabase(name, keep);
+  // A kept database keeps its data directory too: the bootstrap client's credentials are only written when it is made.
+  const dataDir = keep ? path.join(os.tmpdir(), `hub-bench-${name}`) : fs.mkdtempSync(path.join(os.tmpdir(), 'hub-bench-'));
   const config = loadConfig({ HUB_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...BENCH_LIMITS, ...env });
   const database = await openDatabase({ url });
   const { bootstrapFile } = await prepareDatabase(config, database);
-  const bootstrap = JSON.parse(fs.readFileSync(bootstrapFile!, 'utf8')) as { client_id: string; client_secret: string };
+  const bootstrap = JSON.parse(fs.readFileSync(bootstrapFile ?? path.join(dataDir, 'bootstrap-client.json'), 'utf8')) as { client_id: string; client_secret: string };
   const raw = postgres(url, { max: 10, onnotice: () => {} });
   const hub = await buildApp({ config, database });
   await hub.listen({ host: '127.0.0.1', port: 0 });
@@ -86,6 +100,7 @@ export async function benchHub(name: string, env: Record<string, string> = {}): 
     return res.json().access_token as string;
   };
   return {
+    reused,
     raw,
     database,
     config,
@@ -97,7 +112,7 @@ export async function benchHub(name: string, env: Record<string, string> = {}): 
       await raw.end();
       await database.close();
       await drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!keep) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -23,7 +23,7 @@ export async function subtreeOf(db: Db, locationId: string): Promise<string[]> {
  * column statistics how many rows a colline or a province holds; behind an ltree subquery it can only guess, and
  * at a million rows a wrong guess sends it walking the primary key for `ORDER BY id LIMIT n`.
  */
-export function inLocations(column: AnyPgColumn, ids: string[]): SQL {
+export function inLocations(column: AnyPgColumn | SQL, ids: readonly string[]): SQL {
   if (ids.length === 0) return sql`false`;
   if (ids.length === 1) return sql`${column} = ${ids[0]}`;
   return sql`${column} = ANY(${`{${ids.join(',')}}`}::uuid[])`;

@@ -100,7 +100,7 @@ export async function runSearch(db: Db, actor: Actor, registry: DciRegistry, cri
   const page = pageOf(criteria, config.maxRecords);
   // Only expressions, predicates and sorts name attributes: a lookup by identifier needs no attribute definitions.
   const named = criteria.query_type !== 'idtype-value' || (criteria.sort?.length ?? 0) > 0;
-  const vocabulary = named ? await withRegistryAttributes(db, config) : config;
+  const vocabulary = named ? await withRegistryAttributes(db, config, parsed.criterion) : config;
   const { kind, where, indexed } = compileCriteria(registry, criteria, vocabulary, undefined, parsed);
   if (!indexed && config.indexedQueriesOnly) {
     throw new ItemRejection(

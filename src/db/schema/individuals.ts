@@ -41,6 +41,8 @@ export const individuals = pgTable(
     // FHIR _lastUpdated filters and sorts (keyset on updated_at, id).
     index('individuals_updated_idx').on(t.updatedAt, t.id),
     index('individuals_attributes_gin').using('gin', sql`${t.attributes} jsonb_path_ops`),
+    // DCI MOBILE lookups and phone_number equality; people without a phone are left out.
+    index('individuals_phone_idx').on(t.phone).where(sql`${t.phone} IS NOT NULL`),
     // The records merged into a survivor (FHIR Patient.link): few rows, so a partial index.
     index('individuals_merged_into_idx').on(t.mergedInto).where(sql`${t.mergedInto} IS NOT NULL`),
   ],

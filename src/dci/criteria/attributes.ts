@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { DciConfig, DciCustomAttribute } from '../../config.js';
 import { groups, individuals } from '../../db/schema/index.js';
 import type { Entity, Operator, Scalar } from './model.js';
+import type { Subtrees } from './vocabulary.js';
 
 export type ValueType = 'number' | 'text' | 'date' | 'boolean' | 'location';
 
@@ -20,6 +21,8 @@ export interface Attribute {
   compare?: (op: Operator, value: Scalar) => SQL | undefined;
   /** A subquery of the ids of every record that may match (the comparison still decides); undefined when there is none. */
   candidates?: (op: Operator, values: Scalar[]) => SQL | undefined;
+  /** For a location: the subtrees of the codes the query names, when they were read before compiling. */
+  subtrees?: Subtrees;
 }
 
 const EQUALITY: readonly Operator[] = ['eq', 'in'];
@@ -87,7 +90,7 @@ const PERSON: Record<string, Attribute> = {
   death_date: { sql: sql`${individuals.deathDate}`, type: 'date' },
   given_name: { sql: sql`${individuals.givenName}`, type: 'text', compare: nameEquals(sql`${individuals.givenName}`) },
   family_name: { sql: sql`${individuals.familyName}`, type: 'text', compare: nameEquals(sql`${individuals.familyName}`) },
-  phone_number: { sql: sql`${individuals.phone}`, type: 'text' },
+  phone_number: { sql: sql`${individuals.phone}`, type: 'text', indexed: EQUALITY },
   email: { sql: sql`${individuals.email}`, type: 'text' },
   location: { sql: sql`${individuals.locationId}`, type: 'location', indexed: EQUALITY },
   registration_date: { sql: sql`(${individuals.createdAt})::date`, type: 'date' },
@@ -133,7 +136,7 @@ const ALIASES: Record<string, string> = {
 };
 
 /** What a partner's attribute names resolve against: configured and registry-defined custom attributes, aliases. */
-export type Vocabulary = Pick<DciConfig, 'attributes' | 'aliases'>;
+export type Vocabulary = Pick<DciConfig, 'attributes' | 'aliases'> & { subtrees?: Subtrees };
 
 /**
  * The attribute a partner names, for people (Member) or households (Group); undefined when the name is unknown.
@@ -143,7 +146,7 @@ export type Vocabulary = Pick<DciConfig, 'attributes' | 'aliases'>;
 export function attributeFor(entity: Entity, name: string, vocabulary: Vocabulary): Attribute | undefined {
   const canonical = vocabulary.aliases[name] ?? ALIASES[name] ?? name;
   const builtIn = (entity === 'Group' ? GROUP : PERSON)[canonical];
-  if (builtIn) return builtIn;
+  if (builtIn) return builtIn.type === 'location' && vocabulary.subtrees ? { ...builtIn, subtrees: vocabulary.subtrees } : builtIn;
   const def = vocabulary.attributes[canonical];
   if (def) {
     if (entity === 'Group') {

@@ -1,4 +1,5 @@
 import { and, not, or, sql, type SQL } from 'drizzle-orm';
+import { inLocations } from '../../db/location-tree.js';
 import type { groups, individuals } from '../../db/schema/index.js';
 import { ItemRejection, type SearchReasonCode } from '../codes.js';
 import { comparing, type Attribute } from './attributes.js';
@@ -40,9 +41,14 @@ function sexCode(value: Scalar): Scalar {
   return v === 'm' ? 'male' : v === 'f' ? 'female' : v;
 }
 
-/** A location given by code matches records located in it or anywhere below it. */
+/**
+ * A location given by code matches records located in it or anywhere below it. Searches read the subtrees first
+ * (vocabulary.ts) and compare with their ids; elsewhere (subscription filters, CRVS places) the ids are resolved
+ * once, as an InitPlan, into an array the index on `column` is probed with: behind `IN (subquery)` the planner
+ * cannot tell how many records an ltree subtree holds and, at a million people, guesses a scan of the whole table.
+ */
 export const inLocation = (column: SQL, codes: Scalar[]) =>
-  sql`${column} IN (SELECT d.id FROM locations d WHERE d.path <@ ANY (ARRAY(SELECT a.path FROM locations a WHERE ${comparing(sql`a.code`, 'in', codes.map(String))} AND a.deleted_at IS NULL)))`;
+  sql`${column} = ANY (ARRAY(SELECT d.id FROM locations d WHERE d.path <@ ANY (ARRAY(SELECT a.path FROM locations a WHERE ${comparing(sql`a.code`, 'in', codes.map(String))} AND a.deleted_at IS NULL))))`;
 
 /**
  * A compiled condition: `check` decides; `indexed` says an index can find the records it matches without scanning
@@ -63,7 +69,8 @@ function comparison(attributes: AttributeResolver, c: Comparison, reason: Search
   if (attribute.type === 'location') {
     if (c.op !== 'eq' && c.op !== 'in' && c.op !== 'ne') throw new ItemRejection(reason, `location compares only with eq, ne and in`);
     const codes = raw.map((v) => coerce({ ...attribute, type: 'text' }, c.attribute, v, reason));
-    const inAny = inLocation(attribute.sql, codes);
+    const { subtrees } = attribute;
+    const inAny = subtrees ? inLocations(attribute.sql, [...new Set(codes.flatMap((c) => subtrees.get(String(c)) ?? []))]) : inLocation(attribute.sql, codes);
     if (c.op === 'ne') return { check: sql`(${attribute.sql} IS NULL OR NOT (${inAny}))`, indexed: false };
     return withCandidates(inAny, attribute.indexed?.includes(c.op) ?? false, ids(codes));
   }

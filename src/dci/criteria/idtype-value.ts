@@ -9,10 +9,14 @@ const HOUSEHOLD_TYPES = new Set(['HOUSEHOLD_ID', 'GROUP_ID']);
 
 const bad = (why: string) => new ItemRejection('rjct.search_criteria.invalid', why);
 
-/** People holding the identifier; MOBILE also matches the registered phone number. */
+/**
+ * People holding the identifier; MOBILE also matches the registered phone number. One union of the two index
+ * lookups (identifiers by value, individuals by phone): under an OR the planner would test every person instead.
+ */
 function peopleWith(type: string, value: string): SQL {
-  const byIdentifier = sql`${individuals.id} IN (SELECT i.individual_id FROM identifiers i WHERE i.type = ${type} AND i.value = ${value})`;
-  return type === 'MOBILE' ? sql`(${byIdentifier} OR ${individuals.phone} = ${value})` : byIdentifier;
+  const holders = sql`SELECT i.individual_id FROM identifiers i WHERE i.type = ${type} AND i.value = ${value}`;
+  const ids = type === 'MOBILE' ? sql`${holders} UNION ALL SELECT p.id FROM individuals p WHERE p.phone = ${value}` : holders;
+  return sql`${individuals.id} IN (${ids})`;
 }
 
 /**

@@ -20,6 +20,7 @@ const SEARCH_INDEXES: Record<ImportType, string[]> = {
     'individuals_birth_date_idx',
     'individuals_attributes_gin',
     'individuals_updated_idx',
+    'individuals_phone_idx',
     'identifiers_value_idx',
     'identifiers_individual_idx',
   ],

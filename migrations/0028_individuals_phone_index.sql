@@ -1,0 +1,1 @@
+CREATE INDEX "individuals_phone_idx" ON "individuals" USING btree ("phone") WHERE "individuals"."phone" IS NOT NULL;
