@@ -79,11 +79,11 @@ t.test('_format and Accept: JSON only', async (t) => {
   t.match(pretty.body, /^\{\n {2}"resourceType"/, '_pretty=true indents');
 });
 
-t.test('FHIR routes stay out of the admin OpenAPI document; README lists /fhir/metadata as public', async (t) => {
+t.test('FHIR routes stay out of the admin OpenAPI document; docs/security.md lists /fhir/metadata as public', async (t) => {
   const doc = (await fhirGet(hub, '/openapi.json', { token: null })).json() as { paths: Record<string, unknown> };
   t.same(Object.keys(doc.paths).filter((p) => p.startsWith('/fhir')), []);
-  const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  t.match(readme, /`\/fhir\/metadata`/);
+  const security = fs.readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8');
+  t.match(security, /`\/fhir\/metadata`/);
 });
 
 t.test('unknown FHIR paths are a 404 OperationOutcome', async (t) => {
